@@ -1,0 +1,306 @@
+"""Step 2 — model: turn the parsed inputs into the records the renderers write.
+
+* tool records from ``openapi/tools.yaml`` (fragments inlined, confirmation fields added to D/$
+  tools, annotations derived from the class, portability checked);
+* the object access policy as data;
+* a JSON Schema per object type from the meta snapshot (for datamodel-code-generator).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ontraport_mcp.schema_rules import name_problems, schema_problems
+from ontraport_mcp.toolspec import CONFIRMED_CLASSES, annotations_for
+
+from .parse import Inputs, iter_operations
+from .problems import Problems
+
+TOOL_CLASSES = ("R", "W", "D", "$")
+TOOLSETS = ("crud", "query", "manage", "commerce")
+MAX_DESCRIPTION = 1200
+
+# Added by the generator to every D and $ tool: the confirmation rule lives in one place.
+CONFIRMATION_INPUT: dict[str, Any] = {
+    "confirmation_token": {
+        "type": "string",
+        "description": (
+            "Token from a previous call's `confirmation_required` result. Send it with exactly "
+            "the same arguments to act once; it expires after a few minutes."
+        ),
+    },
+}
+FORCE_INPUT: dict[str, Any] = {
+    "force": {
+        "type": "boolean",
+        "default": False,
+        "description": (
+            "Act again even if the same call succeeded in the last few minutes (the duplicate "
+            "guard otherwise returns the first result)."
+        ),
+    },
+}
+CONFIRMATION_OUTPUT: dict[str, Any] = {
+    "status": {
+        "type": "string",
+        "enum": ["done", "confirmation_required", "declined", "duplicate"],
+        "description": "done: the action ran; confirmation_required: nothing happened yet.",
+    },
+    "summary": {"type": "string", "description": "What will happen / what happened."},
+    "confirmation_token": {"type": "string"},
+    "expires_in_s": {"type": "integer"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRecord:
+    name: str
+    title: str
+    description: str
+    tool_class: str
+    toolset: str
+    idempotent: bool
+    operations: tuple[str, ...]
+    binding: dict[str, Any] | None
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        return annotations_for(self.tool_class, idempotent=self.idempotent, title=self.title)
+
+    def as_catalog_entry(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "class": self.tool_class,
+            "toolset": self.toolset,
+            "idempotent": self.idempotent,
+            "operations": list(self.operations),
+            "binding": self.binding,
+            "description": self.description,
+            "annotations": self.annotations,
+            "inputSchema": self.input_schema,
+            "outputSchema": self.output_schema,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    tools: tuple[ToolRecord, ...]
+    access_policy: dict[str, Any]
+    operations: dict[str, tuple[str, str]]  # operationId -> (METHOD, path)
+    object_schema: dict[str, Any]  # JSON Schema with one definition per object type
+
+
+def build_model(inputs: Inputs, problems: Problems) -> Model:
+    operations = {
+        op["operationId"]: (method.upper(), path)
+        for path, method, op in iter_operations(inputs.spec.data)
+        if op.get("operationId")
+    }
+    catalog = inputs.catalog.data if isinstance(inputs.catalog.data, dict) else {}
+    fragments = catalog.get("fragments") or {}
+    tools: list[ToolRecord] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(catalog.get("tools") or []):
+        record = _tool(entry, index, fragments, operations, problems)
+        if record is None:
+            continue
+        if record.name in seen:
+            problems.error(f"tools.yaml: {record.name}", "duplicate tool name")
+            continue
+        seen.add(record.name)
+        tools.append(record)
+    policy = _access_policy(catalog.get("access_policy"), problems)
+    return Model(
+        tools=tuple(sorted(tools, key=lambda t: t.name)),
+        access_policy=policy,
+        operations=operations,
+        object_schema=object_types_schema(inputs.meta.data.get("data") or {}),
+    )
+
+
+def _tool(
+    entry: Any,
+    index: int,
+    fragments: dict[str, Any],
+    operations: dict[str, tuple[str, str]],
+    problems: Problems,
+) -> ToolRecord | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        problems.error(f"tools.yaml: tools[{index}]", "entry without a name")
+        return None
+    name: str = entry["name"]
+    where = f"tools.yaml: {name}"
+    for message in name_problems(name):
+        problems.error(where, message)
+    tool_class = entry.get("class")
+    if tool_class not in TOOL_CLASSES:
+        problems.error(where, f"class must be one of {TOOL_CLASSES}, got {tool_class!r}")
+        return None
+    if entry.get("toolset") not in TOOLSETS:
+        problems.error(where, f"toolset must be one of {TOOLSETS}")
+    description = str(entry.get("description") or "").strip()
+    if not description:
+        problems.error(where, "missing description")
+    elif len(description) > MAX_DESCRIPTION:
+        problems.error(where, f"description is {len(description)} chars (max {MAX_DESCRIPTION})")
+    ops = tuple(entry.get("operations") or ())
+    for op in ops:
+        if op not in operations:
+            problems.error(where, f"unknown operationId {op!r}")
+    binding = entry.get("binding")
+    if binding is not None and binding.get("operation") not in operations:
+        problems.error(where, f"binding names unknown operationId {binding.get('operation')!r}")
+    input_schema = _expand(entry.get("input") or {"type": "object"}, fragments, where, problems)
+    output_schema = _expand(entry.get("output") or {"type": "object"}, fragments, where, problems)
+    if tool_class in CONFIRMED_CLASSES:
+        input_schema = _with_properties(input_schema, CONFIRMATION_INPUT)
+        if tool_class == "$":
+            input_schema = _with_properties(input_schema, FORCE_INPUT)
+        output_schema = _with_properties(output_schema, CONFIRMATION_OUTPUT)
+        output_schema["required"] = ["status"]
+    for message in schema_problems(input_schema, is_input=True):
+        problems.error(f"{where}: input", message)
+    for message in schema_problems(output_schema, is_input=False):
+        problems.error(f"{where}: output", message)
+    return ToolRecord(
+        name=name,
+        title=str(entry.get("title") or name.replace("_", " ").capitalize()),
+        description=description,
+        tool_class=tool_class,
+        toolset=str(entry.get("toolset")),
+        idempotent=bool(entry.get("idempotent", tool_class == "R")),
+        operations=ops,
+        binding=binding,
+        input_schema=input_schema,
+        output_schema=output_schema,
+    )
+
+
+def _with_properties(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(schema)
+    merged.setdefault("properties", {}).update(copy.deepcopy(extra))
+    return merged
+
+
+def _expand(node: Any, fragments: dict[str, Any], where: str, problems: Problems) -> Any:
+    """Inline every ``{$fragment: NAME, ...overrides}``: tool schemas carry no references."""
+    if isinstance(node, dict):
+        if "$fragment" in node:
+            name = node["$fragment"]
+            if name not in fragments:
+                problems.error(where, f"unknown fragment {name!r}")
+                return {}
+            base = _expand(copy.deepcopy(fragments[name]), fragments, where, problems)
+            local = {k: v for k, v in node.items() if k != "$fragment"}
+            return {**base, **_expand(local, fragments, where, problems)}
+        return {k: _expand(v, fragments, where, problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand(v, fragments, where, problems) for v in node]
+    return node
+
+
+def _access_policy(raw: Any, problems: Problems) -> dict[str, Any]:
+    """The access matrix as ``{"types": {id: {...}}, "custom": {...}}`` (ids as strings)."""
+    policy: dict[str, Any] = {"types": {}, "custom": {}}
+    if not isinstance(raw, (list, dict)):
+        problems.error("tools.yaml: access_policy", "missing")
+        return policy
+    rows = raw if isinstance(raw, list) else raw.get("types", [])
+    custom = raw.get("custom") if isinstance(raw, dict) else None
+    for row in rows:
+        if isinstance(row, dict) and "custom" in row and "ids" not in row:
+            custom = row["custom"]
+            continue
+        methods = [m for m in ("get", "create", "update", "delete") if row.get(m)]
+        for type_id in row.get("ids") or []:
+            policy["types"][str(type_id)] = {
+                "name": row.get("name", ""),
+                "methods": methods,
+                "tools": list(row.get("tools") or []),
+            }
+    if isinstance(custom, dict):
+        policy["custom"] = {
+            "methods": [m for m in ("get", "create", "update", "delete") if custom.get(m)],
+            "tools": list(custom.get("tools") or []),
+        }
+    else:
+        problems.error("tools.yaml: access_policy", "missing the `custom` row")
+    policy["types"] = dict(sorted(policy["types"].items(), key=lambda kv: int(kv[0])))
+    return policy
+
+
+# --- object type models from the meta snapshot -------------------------------------------------
+
+_DIGITS = r"^(-?\d+(\.\d+)?)?$"
+_EPOCH = r"^(-?\d+)?$"
+_LIST = r"^(\*/\*)?((\d+\*/\*)*)$"
+# Records come back with string scalars (API.md §1.3), so every field is a string on the wire;
+# the meta type decides which strings are valid.
+META_TYPE_SCHEMA: dict[str, dict[str, Any]] = {
+    "numeric": {"type": "string", "pattern": _DIGITS},
+    "price": {"type": "string", "pattern": _DIGITS},
+    "timestamp": {"type": "string", "pattern": _EPOCH},
+    "fulldate": {"type": "string", "pattern": _EPOCH},
+    "parent": {"type": "string", "pattern": _EPOCH},
+    "check": {"type": "string", "enum": ["0", "1", ""]},
+    "list": {"type": "string", "pattern": _LIST},
+    "subscription": {"type": "string", "pattern": _LIST},
+}
+
+
+def class_name(name: str, type_id: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", name) or [f"Type{type_id}"]
+    ident = "".join(w[:1].upper() + w[1:] for w in words)
+    return ident if ident[0].isalpha() else f"Type{ident}"
+
+
+def _enum_name(label: str, option_id: str) -> str:
+    ident = "_".join(re.findall(r"[A-Za-z0-9]+", label)).upper()
+    return f"{ident}_{option_id}" if ident and ident[0].isalpha() else f"OPTION_{option_id}"
+
+
+def object_types_schema(meta: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema whose ``$defs`` hold one record model per object type of the snapshot."""
+    defs: dict[str, Any] = {}
+    for type_id in sorted(meta, key=int):
+        entry = meta[type_id]
+        model_name = class_name(str(entry.get("name") or ""), type_id)
+        props: dict[str, Any] = {"id": {"type": "string", "pattern": _EPOCH}}
+        for field_name in sorted(entry.get("fields") or {}):
+            spec = entry["fields"][field_name]
+            field_type = str(spec.get("type") or "text")
+            schema = dict(META_TYPE_SCHEMA.get(field_type, {"type": "string"}))
+            options = spec.get("options")
+            if field_type == "drop" and isinstance(options, dict) and options:
+                ids = sorted(options, key=lambda o: (len(o), o))
+                schema = {
+                    "title": model_name + class_name(field_name, type_id),
+                    "type": "string",
+                    "enum": ["", "0", *[i for i in ids if i != "0"]],
+                    "x-enum-varnames": [
+                        "UNSET",
+                        "NONE",
+                        *[_enum_name(options[i], i) for i in ids if i != "0"],
+                    ],
+                }
+            props[field_name] = {
+                "anyOf": [schema, {"type": "null"}],
+                "description": f"{spec.get('alias') or field_name} ({field_type})",
+            }
+        defs[model_name] = {
+            "type": "object",
+            "description": f"Object type {type_id} ({entry.get('name')}): one record as returned.",
+            "properties": props,
+            "additionalProperties": True,
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ObjectTypes",
+        "$defs": defs,
+    }

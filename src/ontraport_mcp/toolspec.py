@@ -1,0 +1,104 @@
+"""The one record type that describes a tool, shared by generated stubs, overrides and the server.
+
+codegen emits a ``ToolSpec`` per catalog entry into ``ontraport_mcp.generated.tools``; an override
+(``overrides/``) registers a handler for a tool *by name*; the registry (``ontraport_mcp.registry``)
+merges the two and refuses unknown or duplicate names.  Custom-object tools are built at run time
+with the same type.  Nothing else declares a tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ToolClass = Literal["R", "W", "D", "$"]
+"""R read-only · W write (reversible or additive) · D destructive · $ moves money."""
+
+CLASS_ANNOTATIONS: Mapping[str, Mapping[str, bool]] = {
+    # readOnlyHint true only for R; destructiveHint true for D and $; openWorldHint always true
+    # (every tool acts on an external account).  idempotentHint comes from the catalog entry.
+    "R": {"readOnlyHint": True, "destructiveHint": False, "openWorldHint": True},
+    "W": {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": True},
+    "D": {"readOnlyHint": False, "destructiveHint": True, "openWorldHint": True},
+    "$": {"readOnlyHint": False, "destructiveHint": True, "openWorldHint": True},
+}
+
+CONFIRMED_CLASSES: frozenset[str] = frozenset({"D", "$"})
+"""Classes whose tools act only after the user confirms a summary (see ``confirm``)."""
+
+
+def annotations_for(tool_class: str, *, idempotent: bool, title: str) -> dict[str, Any]:
+    """MCP tool annotations (wire form) consistent with a tool class."""
+    hints: dict[str, Any] = {"title": title, **CLASS_ANNOTATIONS[tool_class]}
+    hints["idempotentHint"] = True if tool_class == "R" else idempotent
+    return hints
+
+
+@dataclass(frozen=True, slots=True)
+class ParamBinding:
+    """One API parameter filled from one tool argument."""
+
+    api_name: str  # as the Ontraport API spells it (``objectID``)
+    argument: str  # the tool argument it comes from (``object_type_id``)
+    python_name: str  # the keyword of the generated client function (``object_id``)
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A tool that is exactly one plain endpoint: the generic executor calls it directly."""
+
+    operation: str
+    params: tuple[ParamBinding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """Everything an MCP client sees of a tool, plus where its Ontraport calls go."""
+
+    name: str
+    title: str
+    description: str
+    tool_class: ToolClass
+    toolset: str
+    idempotent: bool
+    input_schema: Mapping[str, Any]
+    output_schema: Mapping[str, Any]
+    operations: tuple[str, ...] = ()
+    binding: Binding | None = None
+    object_type_id: int | None = None  # fixed type for custom-object tools
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        return annotations_for(self.tool_class, idempotent=self.idempotent, title=self.title)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.tool_class in CONFIRMED_CLASSES
+
+    def wire(self) -> dict[str, Any]:
+        """The tool as it appears in ``tools/list`` (camelCase keys)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+            "outputSchema": self.output_schema,
+            "annotations": self.annotations,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation of ``openapi/ontraport.yaml`` as the generated client exposes it."""
+
+    operation_id: str
+    method: str
+    path: str
+    module: str  # dotted path below ``ontraport_mcp.generated.client.api``
+    query: Mapping[str, str]  # API parameter name -> keyword of ``_get_kwargs``
+    body_model: str | None = None  # model class name in ``generated.client.models`` (or None)
+    content_types: tuple[str, ...] = ()
+    idempotent: bool = False  # safe to retry (GET)
+    enums: Mapping[str, str] = field(default_factory=dict)  # API param -> generated enum class
