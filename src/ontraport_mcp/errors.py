@@ -1,0 +1,134 @@
+"""The errors a tool call can end with — each one becomes a structured tool result.
+
+    ToolError                      base: ``{code, error, message, retry_after_s?, details?}``
+    ├── InvalidArguments           400  arguments do not match the tool's input schema
+    ├── NotAllowed                 403  the access policy refuses this method on this type
+    ├── Refused                    409  a safety rule refuses the request (delete-all guard, state
+    │                                   rules, raw card numbers, bulk limits)
+    ├── NotFound                   404  the record or type does not exist
+    └── UpstreamError              the Ontraport API answered with an error status
+        ├── RateLimited            429  with ``retry_after_s``; returned at once, never slept on
+        └── UpstreamUnavailable    5xx, timeouts, malformed responses
+
+Every message says what to do next.  No exception text from a library, and never a credential,
+ever reaches a client: the executor turns anything else into a generic ``internal_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ToolError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+    title: str = "Internal error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        details: dict[str, Any] | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
+        self.details = details or {}
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "error": self.title, "message": self.message}
+        if self.retry_after_s is not None:
+            body["retry_after_s"] = self.retry_after_s
+        if self.details:
+            body["details"] = self.details
+        body["http_status"] = self.status
+        return body
+
+
+class InvalidArguments(ToolError):
+    status = 400
+    code = "invalid_arguments"
+    title = "Invalid arguments"
+
+
+class NotAllowed(ToolError):
+    status = 403
+    code = "not_allowed"
+    title = "Not allowed"
+
+
+class Refused(ToolError):
+    status = 409
+    code = "refused"
+    title = "Refused"
+
+
+class NotFound(ToolError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class UpstreamError(ToolError):
+    code = "upstream_error"
+    title = "Ontraport API error"
+
+
+class RateLimited(UpstreamError):
+    status = 429
+    code = "rate_limited"
+    title = "Rate limited"
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 502
+    code = "upstream_unavailable"
+    title = "Ontraport unavailable"
+
+
+# What to tell the agent for each upstream status (the table the mapping reads).
+UPSTREAM_ADVICE: dict[int, tuple[type[ToolError], str, str]] = {
+    400: (UpstreamError, "bad_request", "Ontraport rejected the request: check the arguments"),
+    401: (
+        UpstreamError,
+        "unauthorized",
+        "Ontraport refused the credentials: check the API key and app id",
+    ),
+    403: (UpstreamError, "forbidden", "The API key's user lacks permission for this in Ontraport"),
+    404: (NotFound, "not_found", "No such record or endpoint in Ontraport: check the ids"),
+    422: (
+        UpstreamError,
+        "unprocessable",
+        "Ontraport could not process a field value (e.g. an invalid email)",
+    ),
+    429: (
+        RateLimited,
+        "rate_limited",
+        "The account's 180 requests per minute are used up: retry after the given seconds",
+    ),
+}
+
+
+def upstream_error(
+    status: int, detail: str | None, retry_after_s: float | None = None
+) -> ToolError:
+    """Map an Ontraport error status to the structured error the agent sees."""
+    if status in UPSTREAM_ADVICE:
+        cls, code, advice = UPSTREAM_ADVICE[status]
+    elif status >= 500:
+        cls, code, advice = (
+            UpstreamUnavailable,
+            "upstream_unavailable",
+            "Ontraport had a server error; reads were retried. Try again shortly",
+        )
+    else:
+        cls, code, advice = UpstreamError, "upstream_error", "Ontraport returned an error"
+    message = f"{advice}." if not detail else f"{advice}. Ontraport said: {detail[:300]}"
+    return cls(message, retry_after_s=retry_after_s, status=status, code=code)

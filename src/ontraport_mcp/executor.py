@@ -1,0 +1,284 @@
+"""One execution path for every tool call.
+
+    arguments ──validate against inputSchema──▶ card-number refusal (commerce) ──▶ duplicate
+             guard ($ tools) ──▶ confirmation (D/$ tools: elicitation or token) ──▶ handler
+             ──▶ size budget ──▶ text + structuredContent ──▶ audit line
+
+Errors at any step become a structured tool result (``isError: true`` with
+``{code, error, message, retry_after_s?}``); an unexpected exception becomes a generic
+``internal_error`` whose text says nothing about the exception (it may hold secrets).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+import mcp_types as types
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from . import confirm, guard
+from .audit import audit
+from .context import ToolContext
+from .errors import InvalidArguments, ToolError
+from .registry import Entry, Handler, Plan
+from .toolspec import ToolSpec
+
+log = logging.getLogger("ontraport_mcp.executor")
+_VALIDATORS: dict[int, Draft202012Validator] = {}
+CHARS_PER_TOKEN = 4
+
+
+def _validator(schema: Any) -> Draft202012Validator:
+    key = id(schema)
+    found = _VALIDATORS.get(key)
+    if found is None:
+        found = Draft202012Validator(schema)
+        _VALIDATORS[key] = found
+    return found
+
+
+def validate_arguments(spec: ToolSpec, args: dict[str, Any]) -> None:
+    error: ValidationError | None = best_match(_validator(spec.input_schema).iter_errors(args))
+    if error is None:
+        return
+    where = ".".join(str(p) for p in error.absolute_path) or "(arguments)"
+    if error.validator == "additionalProperties" and not error.absolute_path:
+        allowed = ", ".join(sorted(spec.input_schema.get("properties", {})))
+        message = f"{error.message}. Allowed arguments: {allowed}."
+    elif error.validator == "required":
+        message = f"{error.message}."
+    else:
+        message = f"Argument `{where}`: {error.message}."
+    raise InvalidArguments(message, details={"field": where, "rule": str(error.validator)})
+
+
+def _needs_confirmation(ctx: ToolContext) -> bool:
+    mode = ctx.settings.confirm
+    if mode == "never" or not ctx.spec.needs_confirmation:
+        return False
+    return mode == "always" or ctx.spec.tool_class == "$"
+
+
+async def _default_plan(ctx: ToolContext, args: dict[str, Any]) -> Plan:
+    shown = {k: v for k, v in args.items() if k not in confirm.CONTROL_ARGS}
+    target = json.dumps(shown, sort_keys=True, default=str)
+    return Plan(summary=f"{ctx.spec.title}: {target}", target=target)
+
+
+async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> types.CallToolResult:
+    started = time.perf_counter()
+    outcome = "ok"
+    running: str | None = None
+    duplicates = ctx.services.confirmations.duplicates
+    try:
+        validate_arguments(entry.spec, args)
+        # --- safety gate of the D and $ tools: card numbers, duplicates, confirmation ----------
+        if entry.spec.toolset == "commerce":
+            guard.refuse_card_numbers(args)
+        money_key: str | None = None
+        if entry.spec.tool_class == "$":
+            money_key = guard.duplicate_key(entry.spec.name, ctx.credentials.account_hash, args)
+            if not args.get("force"):
+                first = duplicates.lookup(money_key, ctx.settings.duplicate_window_s)
+                if first is not None:
+                    outcome = "duplicate"
+                    return _success(ctx, first)
+        if _needs_confirmation(ctx):
+            gate = await _confirmation_gate(entry, ctx, args)
+            if gate is not None:
+                outcome = gate.outcome
+                return gate.result
+        if money_key is not None:
+            duplicates.begin(money_key)
+            running = money_key
+        # --- the handler --------------------------------------------------------------------
+        result = await entry.handler(ctx, args)
+        if ctx.spec.needs_confirmation:
+            result.setdefault("status", "done")
+        if money_key is not None:
+            duplicates.record(money_key, result, ctx.settings.duplicate_window_s)
+        return _success(ctx, result)
+    except ToolError as exc:
+        outcome = f"error:{exc.code}"
+        return _failure(exc)
+    except Exception:  # noqa: BLE001 — never let exception text reach a client
+        log.exception("tool %s failed", entry.spec.name)
+        outcome = "error:internal_error"
+        return _failure(
+            ToolError(
+                "The server hit an unexpected error; nothing more is known. Try again, "
+                "and report it if it persists."
+            )
+        )
+    finally:
+        if running is not None:
+            duplicates.end(running)
+        audit(
+            tool=entry.spec.name,
+            account=ctx.credentials.account_hash,
+            args=args,
+            outcome=outcome,
+            upstream_status=ctx.last_status,
+            upstream_calls=len(ctx.upstream_calls),
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """The call stops at the confirmation step with this result (nothing was done)."""
+
+    outcome: str
+    result: types.CallToolResult
+
+
+async def _confirmation_gate(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> _Gate | None:
+    """Ask the user to confirm the plan; None means confirmed (the handler may run)."""
+    planner = entry.plan or _default_plan
+    plan = await planner(ctx, args)
+    fp = confirm.fingerprint(
+        entry.spec.name, ctx.credentials.account_hash, args, plan.target, plan.amount
+    )
+    store = ctx.services.confirmations
+    token = args.get("confirmation_token")
+    if token:
+        _redeemed(store.redeem(str(token), fp), "confirmation token", _TOKEN_HINT)
+        return None
+    channel = confirm.elicitation_channel(ctx.request)
+    if channel == "modern":
+        answer = confirm.confirm_answer(ctx.input_responses)
+        if answer is None:
+            state = store.issue(fp, kind="elicitation")
+            # The SDK's on_call_tool takes CallToolResult | InputRequiredResult; run_tool keeps
+            # the narrower annotation its caller (server._call_tool) declares.
+            asked = cast(types.CallToolResult, confirm.input_required(plan.summary, state))
+            return _Gate("input_required", asked)
+        state_back = confirm.request_state(ctx.request) or ""
+        _redeemed(
+            store.redeem(state_back, fp, kind="elicitation"), "confirmation request", _ASK_HINT
+        )
+        return None if confirm.accepted(answer) else _declined(ctx, plan)
+    if channel == "push":
+        try:
+            pushed = await confirm.push_elicitation(ctx.request, plan.summary)
+        except confirm.ElicitationUnavailable:
+            pass  # the client could not be asked: fall back to the token
+        else:
+            return None if confirm.accepted(pushed) else _declined(ctx, plan)
+    return _Gate("confirmation_required", _success(ctx, _ask(ctx, plan, fp)))
+
+
+_TOKEN_HINT = "Call the tool again without confirmation_token to get a new summary and token."
+_ASK_HINT = "Call the tool again to be asked again."
+
+
+def _redeemed(failure: str | None, what: str, hint: str) -> None:
+    if failure is not None:
+        raise InvalidArguments(
+            f"The {what} is {failure}; nothing was done. {hint}", code="confirmation_invalid"
+        )
+
+
+def _declined(ctx: ToolContext, plan: Plan) -> _Gate:
+    return _Gate(
+        "declined",
+        _success(
+            ctx,
+            {
+                "status": "declined",
+                "summary": plan.summary,
+                "message": "The user declined (or cancelled) the confirmation: nothing was done.",
+            },
+        ),
+    )
+
+
+def _ask(ctx: ToolContext, plan: Plan, fp: str) -> dict[str, Any]:
+    token = ctx.services.confirmations.issue(fp)
+    return {
+        "status": "confirmation_required",
+        "summary": plan.summary,
+        "confirmation_token": token,
+        "expires_in_s": int(ctx.services.confirmations.ttl_s),
+        "message": (
+            "Nothing has happened yet. Show the summary to the user; if they agree, call the same "
+            "tool again with identical arguments plus this confirmation_token."
+        ),
+    }
+
+
+def _success(ctx: ToolContext, result: dict[str, Any]) -> types.CallToolResult:
+    text = json.dumps(result, separators=(",", ":"), default=str)
+    budget = ctx.settings.result_token_budget * CHARS_PER_TOKEN
+    if len(text) > budget and isinstance(result.get("records"), list):
+        result, text = _cut(result, budget)
+    return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=result)
+
+
+def _cut(result: dict[str, Any], budget: int) -> tuple[dict[str, Any], str]:
+    """Drop records from the end until the result fits, and say so explicitly."""
+    records = list(result["records"])
+    total = len(records)
+    sizes = [len(json.dumps(r, separators=(",", ":"), default=str)) + 1 for r in records]
+    room = (
+        budget
+        - 600
+        - (len(json.dumps({k: v for k, v in result.items() if k != "records"}, default=str)))
+    )
+    kept = 0
+    used = 0
+    for size in sizes:
+        if used + size > room:
+            break
+        used += size
+        kept += 1
+    cut = dict(result)
+    cut["records"] = records[:kept]
+    cut["count"] = kept
+    cut["truncated"] = True
+    cut["has_more"] = True
+    cut["note"] = (
+        f"[truncated: {kept} of {total} records shown to stay within the size budget] "
+        "Ask for fewer fields with `fields`, or a smaller page with `range`, and continue with "
+        f"`start` + {kept}."
+    )
+    return cut, json.dumps(cut, separators=(",", ":"), default=str)
+
+
+def _failure(exc: ToolError) -> types.CallToolResult:
+    payload = exc.payload()
+    text = f"{payload['error']} ({payload['code']}): {payload['message']}"
+    return types.CallToolResult(
+        content=[types.TextContent(text=text)], structured_content=payload, is_error=True
+    )
+
+
+def binding_handler(spec: ToolSpec) -> Handler:
+    """The generic handler of a tool that is exactly one plain endpoint."""
+    assert spec.binding is not None
+    binding = spec.binding
+
+    async def handle(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        params = {p.api_name: args[p.argument] for p in binding.params if p.argument in args}
+        result = await ctx.call(binding.operation, params=params)
+        from .overrides.cleaner import clean
+
+        return {
+            **{p.argument: args.get(p.argument) for p in binding.params},
+            "result": clean(result.envelope),
+        }
+
+    return handle
+
+
+async def not_implemented(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    raise ToolError(
+        f"{ctx.spec.name} is in the catalog but has no implementation yet in this version.",
+        status=501,
+        code="not_implemented",
+    )

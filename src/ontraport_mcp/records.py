@@ -1,0 +1,262 @@
+"""Shared reading and writing helpers for the hand-written tools (type resolution, conditions,
+paging, value conversion).  Tools in ``overrides/`` compose these; none of them talks HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .conditions import ConditionError, FieldInfo, fields_from_meta, normalize_condition
+from .context import ToolContext
+from .errors import InvalidArguments, NotFound
+from .meta import TypeMeta
+from .overrides.cleaner import clean
+
+MAX_RANGE = 50
+
+
+async def resolve_type(
+    ctx: ToolContext, args: Mapping[str, Any], *, default: int | None = None
+) -> TypeMeta:
+    """The object type named by ``object_type_id`` or ``object_type`` (or the default)."""
+    meta = await ctx.meta()
+    type_id = args.get("object_type_id")
+    name = args.get("object_type")
+    if type_id is None and not name and default is not None:
+        type_id = default
+    return meta.require(type_id, name)
+
+
+def fields_of(type_meta: TypeMeta) -> dict[str, FieldInfo]:
+    return fields_from_meta({"name": type_meta.name, "fields": type_meta.fields})
+
+
+def condition_json(type_meta: TypeMeta, condition: Any) -> list[Any] | None:
+    """Validate/translate a condition (readable string, JSON list or JSON text) for a type."""
+    if condition is None or condition == "" or condition == []:
+        return None
+    try:
+        return normalize_condition(condition, fields_of(type_meta))
+    except ConditionError as exc:
+        details: dict[str, Any] = {"field": "condition"}
+        if getattr(exc, "choices", None):
+            details["choices"] = list(exc.choices)[:20]
+        if getattr(exc, "position", None) is not None:
+            details["position"] = exc.position
+        raise InvalidArguments(
+            str(exc.message if hasattr(exc, "message") else exc), details=details
+        ) from None
+
+
+def and_conditions(*parts: list[Any] | None) -> list[Any] | None:
+    """AND together flat condition lists (each already in DNF without OR is simplest)."""
+    present = [p for p in parts if p]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    if any("OR" in p for p in present[1:]) or ("OR" in present[0] and len(present) > 1):
+        # (a OR b) AND c cannot be sent flat; distribute c over every disjunct of the first
+        head, rest = present[0], [c for p in present[1:] for c in _with_and(p)]
+        groups = _split_or(head)
+        out: list[Any] = []
+        for group in groups:
+            if out:
+                out.append("OR")
+            out.extend(_with_and(group + ["AND"] + rest if rest else group))
+        return out
+    out2: list[Any] = []
+    for part in present:
+        if out2:
+            out2.append("AND")
+        out2.extend(part)
+    return out2
+
+
+def _split_or(cond: list[Any]) -> list[list[Any]]:
+    groups: list[list[Any]] = [[]]
+    for item in cond:
+        if item == "OR":
+            groups.append([])
+        else:
+            groups[-1].append(item)
+    return groups
+
+
+def _with_and(cond: list[Any]) -> list[Any]:
+    return [c for c in cond]
+
+
+def clause(field: str, op: str, value: Any) -> dict[str, Any]:
+    if op in ("IN", "NOT IN"):
+        return {
+            "field": {"field": field},
+            "op": op,
+            "value": {"list": [{"value": v} for v in value]},
+        }
+    return {"field": {"field": field}, "op": op, "value": {"value": value}}
+
+
+def to_epoch(value: Any, *, argument: str) -> int:
+    """Unix seconds from an int, a numeric string or an ISO 8601 date/time (UTC if naive)."""
+    if isinstance(value, bool):
+        raise InvalidArguments(f"`{argument}` must be a date (ISO 8601) or Unix seconds.")
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArguments(
+            f"`{argument}`: {text!r} is not a date. Use ISO 8601 (2026-03-01 or "
+            "2026-03-01T15:00:00Z) or Unix seconds.",
+            details={"field": argument},
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def iso(epoch: Any) -> str | None:
+    try:
+        seconds = int(float(str(epoch)))
+    except (TypeError, ValueError):
+        return None
+    if seconds <= 0:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_int(value: Any) -> int | None:
+    try:
+        return int(float(str(value)))
+    except (TypeError, ValueError):
+        return None
+
+
+def ids_param(ids: Iterable[int]) -> str:
+    return ",".join(str(int(i)) for i in ids)
+
+
+def project(records: list[dict[str, Any]], fields: list[str] | None) -> list[dict[str, Any]]:
+    if not fields:
+        return records
+    keep = {"id", *fields}
+    return [{k: v for k, v in r.items() if k in keep} for r in records]
+
+
+async def get_record(ctx: ToolContext, type_id: int, record_id: int) -> dict[str, Any]:
+    """One record, cleaned; NotFound when it does not exist."""
+    result = await ctx.call("get_object", params={"objectID": type_id, "id": record_id})
+    data = clean(result.data)
+    if not isinstance(data, dict) or not data:
+        raise NotFound(
+            f"No record {record_id} of object type {type_id}. Check the id with get_objects."
+        )
+    return data
+
+
+async def list_records(
+    ctx: ToolContext,
+    type_id: int,
+    *,
+    condition: list[Any] | None = None,
+    ids: list[int] | None = None,
+    search: str | None = None,
+    search_notes: bool = False,
+    group_id: int | None = None,
+    fields: list[str] | None = None,
+    start: int = 0,
+    range_: int = MAX_RANGE,
+    sort: str | None = None,
+    sort_dir: str | None = None,
+    include_total: bool = False,
+) -> dict[str, Any]:
+    """One page of records in the list shape every list tool returns."""
+    range_ = max(1, min(MAX_RANGE, int(range_)))
+    params: dict[str, Any] = {"objectID": type_id, "start": start, "range": range_}
+    if condition:
+        params["condition"] = json.dumps(condition, separators=(",", ":"))
+    if ids:
+        params["ids"] = ids_param(ids)
+    if search:
+        params["search"] = search
+        if search_notes:
+            params["searchNotes"] = "true"
+    if group_id is not None:
+        params["group_id"] = group_id
+    if fields:
+        params["listFields"] = ",".join(dict.fromkeys(["id", *fields]))
+    if sort:
+        params["sort"] = sort
+        params["sortDir"] = sort_dir or "asc"
+    result = await ctx.call("list_objects", params=params)
+    data = clean(result.data)
+    records = [r for r in (data if isinstance(data, list) else []) if isinstance(r, dict)]
+    out: dict[str, Any] = {
+        "object_type_id": type_id,
+        "records": records,
+        "count": len(records),
+        "start": start,
+        "has_more": len(records) == range_,
+    }
+    if include_total:
+        total = await count(
+            ctx, type_id, condition=condition, search=search, group_id=group_id, ids=ids
+        )
+        out["total"] = total
+        out["has_more"] = start + len(records) < total
+    if out["has_more"]:
+        out["note"] = f"More records may follow: call again with start={start + len(records)}."
+    return out
+
+
+async def count(
+    ctx: ToolContext,
+    type_id: int,
+    *,
+    condition: list[Any] | None = None,
+    search: str | None = None,
+    group_id: int | None = None,
+    ids: list[int] | None = None,
+) -> int:
+    info = await collection_info(
+        ctx, type_id, condition=condition, search=search, group_id=group_id, ids=ids
+    )
+    return as_int(info.get("count")) or 0
+
+
+async def collection_info(
+    ctx: ToolContext,
+    type_id: int,
+    *,
+    condition: list[Any] | None = None,
+    search: str | None = None,
+    group_id: int | None = None,
+    ids: list[int] | None = None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"objectID": type_id}
+    if condition:
+        params["condition"] = json.dumps(condition, separators=(",", ":"))
+    if search:
+        params["search"] = search
+    if group_id is not None:
+        params["group_id"] = group_id
+    if ids:
+        params["ids"] = ids_param(ids)
+    result = await ctx.call("get_objects_info", params=params)
+    data = result.data
+    return data if isinstance(data, dict) else {}
+
+
+def require_selection(args: Mapping[str, Any], *, what: str) -> None:
+    if not args.get("ids") and args.get("group_id") is None and not args.get("condition"):
+        raise InvalidArguments(
+            f"Say which records to {what}: give `ids`, a `group_id` or a `condition`. "
+            "Nothing is ever applied to every record implicitly.",
+            details={"field": "ids"},
+        )

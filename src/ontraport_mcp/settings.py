@@ -1,0 +1,55 @@
+"""Server settings: command-line flags override the environment (``ONTRAPORT_*``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_UPSTREAM = "https://api.ontraport.com/1"
+
+
+class Settings(BaseSettings):
+    # upstream
+    base_url: str = DEFAULT_UPSTREAM
+    api_key: SecretStr | None = None  # single-account mode (stdio, or HTTP with mcp_token)
+    app_id: SecretStr | None = None
+    mcp_token: SecretStr | None = None  # bearer token clients must send in single-account HTTP mode
+    timeout_s: float = 30.0
+    connect_timeout_s: float = 5.0
+    read_retries: int = 3  # attempts, idempotent reads only
+    retry_deadline_s: float = 20.0
+
+    # transport
+    host: str = "127.0.0.1"
+    port: int = 8000
+    transport: Literal["http", "stdio"] = "http"
+    stateless: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=list)
+    session_idle_timeout_s: float = 1800.0
+    max_sessions: int = 10_000
+
+    # manifest
+    manifest_cap: int = 100
+    meta_ttl_s: float = 300.0
+
+    # safety
+    confirm: Literal["always", "money-only", "never"] = "always"
+    confirmation_ttl_s: float = 300.0
+    duplicate_window_s: float = 600.0
+    bulk_delete_limit: int = 100
+    result_token_budget: int = 25_000
+
+    # audit
+    audit_log: str = "stderr"  # "stderr", "off", or a file path
+
+    model_config = SettingsConfigDict(
+        env_prefix="ONTRAPORT_", extra="ignore", populate_by_name=True
+    )
+
+    def single_account(self) -> tuple[str, str] | None:
+        if self.api_key and self.app_id:
+            return self.app_id.get_secret_value(), self.api_key.get_secret_value()
+        return None

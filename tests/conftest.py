@@ -1,0 +1,74 @@
+"""Fixtures shared by the end-to-end tests: a real sandbox and a real MCP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from ontraport_mcp.sandbox.testing import SandboxServer
+from ontraport_mcp.settings import Settings
+from ontraport_mcp.testing import ServerThread
+
+pytest_plugins = ["ontraport_mcp.sandbox.pytest_plugin"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def server_settings(upstream: str, **overrides: object) -> Settings:
+    settings = Settings(base_url=upstream, audit_log="off", **overrides)  # type: ignore[arg-type]
+    return settings
+
+
+@pytest.fixture(scope="session")
+def mcp_server(sandbox: SandboxServer) -> Iterator[ServerThread]:
+    """One server for the session, upstream = the session sandbox."""
+    with ServerThread(server_settings(sandbox.base_url)) as server:
+        yield server
+
+
+@pytest.fixture
+def creds(sandbox: SandboxServer) -> dict[str, str]:
+    return {"Api-Key": sandbox.api_key, "Api-Appid": sandbox.app_id}
+
+
+# --- a whole run must leave no credential in any log output ------------------------------------
+
+WATCHED_SECRETS = ("sandbox-key", "2_AppID_SANDBOX", "wrong-secret-key", "not-the-key")
+
+
+class _LeakWatch(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is not our concern here
+            return
+        if record.exc_text:
+            text += record.exc_text
+        for secret in WATCHED_SECRETS:
+            if secret in text and len(self.leaks) < 20:
+                self.leaks.append(f"{record.name}: {text[:200]}")
+
+
+_WATCH = _LeakWatch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    root.addHandler(_WATCH)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _WATCH.leaks:
+        print("\nCREDENTIAL LEAK in log output:\n" + "\n".join(_WATCH.leaks))
+        session.exitstatus = 1

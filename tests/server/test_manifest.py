@@ -1,0 +1,155 @@
+"""The per-account manifest: cap, whole custom objects newest first, meta caching, no partial lists."""
+
+import asyncio
+
+import httpx
+import pytest
+from mcp import MCPError
+
+from ontraport_mcp.sandbox.testing import SandboxServer
+from ontraport_mcp.settings import Settings
+from ontraport_mcp.testing import ServerThread, connect
+
+pytestmark = pytest.mark.anyio
+
+STATIC = 48
+
+
+def _meta_calls(sandbox: SandboxServer) -> int:
+    return sum(1 for r in sandbox.requests() if r["path"].lower() == "/objects/meta")
+
+
+def _settings(sandbox: SandboxServer, **kw) -> Settings:
+    return Settings(base_url=sandbox.base_url, audit_log="off", **kw)
+
+
+@pytest.fixture(scope="module")
+def many_objects():
+    """A sandbox with 30 custom objects (3 from the snapshot + 27 synthetic)."""
+    with SandboxServer(custom_objects=27, rate_limit=1_000_000, contacts=20) as sandbox:
+        yield sandbox
+
+
+async def test_cap_keeps_static_tools_and_whole_objects_newest_first(many_objects):
+    with ServerThread(_settings(many_objects)) as server:
+        headers = {"Api-Key": many_objects.api_key, "Api-Appid": many_objects.app_id}
+        async with connect(server.url, headers) as client:
+            tools = (await client.list_tools()).tools
+    names = [t.name for t in tools]
+    assert len(names) == len(set(names))
+    assert len(names) <= 100 and len(names) > 100 - 4  # another whole object would not fit
+    assert "_manifest_note" in names
+    dynamic = [
+        t
+        for t in tools
+        if t.name.split("_", 1)[0] in ("get", "create", "update", "search")
+        and t.name not in {"get_objects", "get_object_meta"}
+        and t.annotations
+        and t.title
+        and " " in t.title
+        and t.name not in _static_names()
+    ]
+    by_object: dict[str, set[str]] = {}
+    for t in dynamic:
+        kind, base = t.name.split("_", 1)
+        by_object.setdefault(base, set()).add(kind)
+    assert all(kinds == {"get", "create", "update", "search"} for kinds in by_object.values())
+    assert len(by_object) == 12
+    note = next(t for t in tools if t.name == "_manifest_note")
+    assert "18 custom object type(s)" in note.description
+    # newest first: the 12 highest type ids are the ones listed
+    meta = httpx.get(
+        many_objects.base_url + "/objects/meta", headers=headers, params={"format": "byId"}
+    ).json()
+    custom_ids = sorted((int(k) for k in meta["data"] if int(k) >= 10000), reverse=True)
+    listed = {t.name for t in tools}
+    newest = custom_ids[:12]
+    for type_id in newest:
+        assert f"({type_id})" not in note.description
+    for type_id in custom_ids[12:]:
+        assert f"({type_id})" in note.description
+    assert len(listed) == STATIC + 12 * 4 + 1
+
+
+def _static_names() -> set[str]:
+    from ontraport_mcp.generated.tools import TOOLS
+
+    return {t.name for t in TOOLS}
+
+
+async def test_thirteen_objects_fill_the_cap_exactly():
+    with SandboxServer(custom_objects=10, rate_limit=1_000_000, contacts=10) as sandbox:
+        with ServerThread(_settings(sandbox)) as server:
+            headers = {"Api-Key": sandbox.api_key, "Api-Appid": sandbox.app_id}
+            async with connect(server.url, headers) as client:
+                names = [t.name for t in (await client.list_tools()).tools]
+    assert len(names) == 100
+    assert "_manifest_note" not in names
+    assert {"get_student", "create_student", "update_student", "search_student"} <= set(names)
+
+
+async def test_hundred_lists_cost_at_most_one_meta_call(sandbox, creds):
+    with ServerThread(_settings(sandbox)) as server:
+        sandbox.clear_requests()
+        async with connect(server.url, creds, mode="legacy") as client:
+            for _ in range(100):
+                await client.list_tools()
+        assert _meta_calls(sandbox) <= 1
+
+
+async def test_concurrent_lists_share_one_meta_call(sandbox, creds):
+    with ServerThread(_settings(sandbox)) as server:
+        sandbox.clear_requests()
+        async with connect(server.url, creds) as client:
+            await asyncio.gather(*(client.list_tools() for _ in range(20)))
+        assert _meta_calls(sandbox) == 1
+
+
+async def test_ttl_zero_refetches(sandbox, creds):
+    with ServerThread(_settings(sandbox, meta_ttl_s=0)) as server:
+        sandbox.clear_requests()
+        async with connect(server.url, creds) as client:
+            for _ in range(3):
+                await client.list_tools()
+        assert _meta_calls(sandbox) >= 3
+
+
+async def test_meta_failure_is_an_error_not_a_partial_manifest(fresh_sandbox):
+    fresh_sandbox.set_faults(error_rate=1.0, error_statuses=[503], paths=["/objects/meta"])
+    headers = {"Api-Key": fresh_sandbox.api_key, "Api-Appid": fresh_sandbox.app_id}
+    with ServerThread(_settings(fresh_sandbox, retry_deadline_s=1.0)) as server:
+        async with connect(server.url, headers) as client:
+            with pytest.raises(MCPError) as info:
+                await client.list_tools()
+    assert "objects/meta" in info.value.error.message
+    assert info.value.error.data["upstream_status"] == 503
+
+
+def test_custom_object_call_works_without_a_prior_list(sandbox, creds):
+    with ServerThread(_settings(sandbox)) as server:
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {
+                "name": "search_student",
+                "arguments": {"range": 2},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            },
+        }
+        headers = {
+            **creds,
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2026-07-28",
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "search_student",
+        }
+        response = httpx.post(server.url, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        result = response.json()["result"]
+        assert not result.get("isError"), result
+        assert result["structuredContent"]["object_type_id"] == 10000
+        assert result["structuredContent"]["count"] == 2
