@@ -1,0 +1,248 @@
+"""The generic CRUD tools, with the access policy and the delete-all guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ontraport_mcp.context import ToolContext
+from ontraport_mcp.errors import InvalidArguments, NotFound, Refused
+from ontraport_mcp.policy import check
+from ontraport_mcp.records import (
+    as_int,
+    condition_json,
+    count,
+    get_record,
+    ids_param,
+    list_records,
+    project,
+    resolve_type,
+)
+from ontraport_mcp.registry import Plan, override
+
+from .cleaner import clean
+
+
+def _data(args: dict[str, Any]) -> dict[str, Any]:
+    data = args.get("data") or {}
+    if not data:
+        raise InvalidArguments(
+            "`data` must hold at least one field value.", details={"field": "data"}
+        )
+    bad = sorted(k for k in data if k in ("objectID", "id"))
+    if bad:
+        raise InvalidArguments(f"`data` must not contain {', '.join(bad)}: pass them as arguments.")
+    return {k: _wire(v) for k, v in data.items()}
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return value
+
+
+@override("saveorupdate_object")
+async def saveorupdate_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    type_meta = await resolve_type(ctx, args, default=0)
+    check(type_meta.type_id, "create", type_meta.name)
+    body = {"objectID": type_meta.type_id, **_data(args)}
+    if args.get("ignore_blanks"):
+        body["ignore_blanks"] = "true"
+    result = await ctx.call("save_or_update_object", body=body)
+    data = clean(result.data) or {}
+    created = not (isinstance(data, dict) and "attrs" in data)
+    record = data.get("attrs", data) if isinstance(data, dict) else {}
+    return {
+        "object_type_id": type_meta.type_id,
+        "id": as_int(record.get("id")) or 0,
+        "created": created,
+        "record": record,
+    }
+
+
+@override("create_object")
+async def create_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    type_meta = await resolve_type(ctx, args, default=0)
+    check(type_meta.type_id, "create", type_meta.name)
+    result = await ctx.call("create_object", body={"objectID": type_meta.type_id, **_data(args)})
+    record = clean(result.data) or {}
+    return {
+        "object_type_id": type_meta.type_id,
+        "id": as_int(record.get("id")) or 0,
+        "record": record,
+    }
+
+
+@override("get_objects")
+async def get_objects(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    type_meta = await resolve_type(ctx, args, default=0)
+    check(type_meta.type_id, "get", type_meta.name)
+    fields = args.get("fields")
+    if args.get("id") is not None:
+        record = await get_record(ctx, type_meta.type_id, int(args["id"]))
+        records = project([record], fields)
+        return {
+            "object_type_id": type_meta.type_id,
+            "records": records,
+            "count": 1,
+            "start": 0,
+            "has_more": False,
+            "total": 1,
+        }
+    return await list_records(
+        ctx,
+        type_meta.type_id,
+        condition=condition_json(type_meta, args.get("condition")),
+        ids=args.get("ids"),
+        search=args.get("search"),
+        search_notes=bool(args.get("search_notes")),
+        group_id=args.get("group_id"),
+        fields=fields,
+        start=int(args.get("start") or 0),
+        range_=int(args.get("range") or 50),
+        sort=args.get("sort"),
+        sort_dir=args.get("sort_dir"),
+        include_total=bool(args.get("include_total")),
+    )
+
+
+@override("update_object")
+async def update_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    type_meta = await resolve_type(ctx, args, default=0)
+    check(type_meta.type_id, "update", type_meta.name)
+    selectors = [k for k in ("id", "unique_id", "email") if args.get(k) not in (None, "")]
+    if len(selectors) != 1:
+        raise InvalidArguments(
+            "Give exactly one of `id`, `unique_id` or `email` to pick the record."
+        )
+    body: dict[str, Any] = {"objectID": type_meta.type_id, **_data(args)}
+    if "id" in selectors:
+        body["id"] = int(args["id"])
+    elif "unique_id" in selectors:
+        body["unique_id"] = args["unique_id"]
+    else:
+        found = await ctx.call(
+            "get_object_by_email",
+            params={"objectID": type_meta.type_id, "email": args["email"], "all": 1},
+        )
+        ids = (found.data or {}).get("ids") if isinstance(found.data, dict) else None
+        ids = ids or (
+            [found.data.get("id")] if isinstance(found.data, dict) and found.data.get("id") else []
+        )
+        if len(ids) != 1:
+            raise Refused(
+                f"{len(ids)} records have the email {args['email']!r}; pass `id` to pick one.",
+                details={"ids": [as_int(i) for i in ids]},
+            )
+        body["id"] = int(ids[0])
+    result = await ctx.call("update_object", body=body)
+    data = clean(result.data) or {}
+    changed = data.get("attrs", data) if isinstance(data, dict) else {}
+    record_id = as_int(changed.get("id")) or as_int(body.get("id")) or 0
+    return {"object_type_id": type_meta.type_id, "id": record_id, "changed": changed}
+
+
+async def _record_label(ctx: ToolContext, type_id: int, record_id: int) -> str:
+    try:
+        record = await get_record(ctx, type_id, record_id)
+    except NotFound:
+        raise
+    name = " ".join(str(record.get(k) or "") for k in ("firstname", "lastname")).strip()
+    name = name or str(record.get("name") or record.get("email") or record.get("tag_name") or "")
+    return f"#{record_id}" + (f" ({name})" if name else "")
+
+
+async def plan_delete_object(ctx: ToolContext, args: dict[str, Any]) -> Plan:
+    meta = await ctx.meta()
+    type_meta = meta.require(args["object_type_id"], None)
+    check(type_meta.type_id, "delete", type_meta.name)
+    label = await _record_label(ctx, type_meta.type_id, int(args["id"]))
+    return Plan(
+        summary=f"Permanently delete {type_meta.name} {label}. This cannot be undone.",
+        target=f"{type_meta.type_id}:{args['id']}",
+    )
+
+
+@override("delete_object", plan=plan_delete_object)
+async def delete_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    meta = await ctx.meta()
+    type_meta = meta.require(args["object_type_id"], None)
+    check(type_meta.type_id, "delete", type_meta.name)
+    await ctx.call("delete_object", params={"objectID": type_meta.type_id, "id": int(args["id"])})
+    return {"object_type_id": type_meta.type_id, "id": int(args["id"]), "deleted": True}
+
+
+async def _delete_selection(
+    ctx: ToolContext, args: dict[str, Any]
+) -> tuple[Any, list[Any] | None, int, int]:
+    """Resolve and vet a bulk delete: (type meta, condition, matching count, collection size)."""
+    from ontraport_mcp.conditions import is_always_true
+
+    type_meta = await resolve_type(ctx, args, default=0)
+    check(type_meta.type_id, "delete", type_meta.name)
+    ids = args.get("ids") or []
+    condition = condition_json(type_meta, args.get("condition"))
+    if not ids and not condition:
+        raise Refused(
+            "delete_objects needs `ids` or a `condition`: a request without one would delete every "
+            f"{type_meta.name} record, which this server never does.",
+        )
+    if condition is not None and is_always_true(condition):
+        raise Refused(
+            "That condition matches every record; deleting a whole collection is refused."
+        )
+    total = await count(ctx, type_meta.type_id)
+    matching = await count(ctx, type_meta.type_id, condition=condition, ids=ids or None)
+    if matching >= total and total > 0:
+        raise Refused(
+            f"The selection matches all {total} {type_meta.name} records; deleting a whole "
+            "collection is refused. Narrow the condition or pass ids.",
+        )
+    return type_meta, condition, matching, total
+
+
+async def plan_delete_objects(ctx: ToolContext, args: dict[str, Any]) -> Plan:
+    type_meta, condition, matching, _ = await _delete_selection(ctx, args)
+    from ontraport_mcp.conditions import describe_condition
+
+    what = (
+        f"ids {ids_param(args['ids'])}" if args.get("ids") else describe_condition(condition or [])
+    )
+    return Plan(
+        summary=f"Permanently delete {matching} {type_meta.name} record(s) matching {what}.",
+        target=f"{type_meta.type_id}:{what}",
+        amount=str(matching),
+    )
+
+
+@override("delete_objects", plan=plan_delete_objects)
+async def delete_objects(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    type_meta, condition, matching, _ = await _delete_selection(ctx, args)
+    limit = ctx.settings.bulk_delete_limit
+    if matching > limit and ctx.settings.confirm == "never":
+        raise Refused(
+            f"{matching} records exceed the bulk delete limit of {limit}; with confirmations "
+            "switched off the server refuses bulk deletes that large.",
+        )
+    # Pin the exact records first: what is deleted is what was counted and confirmed.
+    ids = list(args.get("ids") or [])
+    if not ids:
+        pages = (matching + 49) // 50
+        import json
+
+        for page in range(pages):
+            found = await ctx.call(
+                "list_objects",
+                params={
+                    "objectID": type_meta.type_id,
+                    "condition": json.dumps(condition),
+                    "start": page * 50,
+                    "range": 50,
+                    "listFields": "id",
+                },
+            )
+            ids += [as_int(r.get("id")) for r in (found.data or []) if isinstance(r, dict)]
+    ids = [i for i in dict.fromkeys(ids) if i]
+    if not ids:
+        return {"object_type_id": type_meta.type_id, "deleted_count": 0, "ids": []}
+    await ctx.call("delete_objects", params={"objectID": type_meta.type_id, "ids": ids_param(ids)})
+    return {"object_type_id": type_meta.type_id, "deleted_count": len(ids), "ids": ids}
