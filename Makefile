@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -c "import sys; sys.path.insert(0, 'tests/conformance'); import harness; harness.ensure_suite()"
 	touch $(STAMP)
 
 run: install  ## the MCP server on the embedded sandbox, 127.0.0.1:8000

@@ -42,9 +42,35 @@ def _validator(schema: Any) -> Draft202012Validator:
     return found
 
 
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def coerce_integers(schema: Any, value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer; handlers get a real ``int`` (recursively)."""
+    if not isinstance(schema, dict):
+        return value
+    kind = schema.get("type")
+    if kind == "integer":
+        return _integral(value)
+    if kind == "array" and isinstance(value, list):
+        return [coerce_integers(schema.get("items"), v) for v in value]
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        return {k: coerce_integers(props.get(k), v) for k, v in value.items()}
+    if "anyOf" in schema and isinstance(value, float) and value.is_integer():
+        if any(isinstance(s, dict) and s.get("type") == "integer" for s in schema["anyOf"]):
+            return int(value)
+    return value
+
+
 def validate_arguments(spec: ToolSpec, args: dict[str, Any]) -> None:
+    """Check ``args`` against the input schema (in place: integral floats become ints)."""
     error: ValidationError | None = best_match(_validator(spec.input_schema).iter_errors(args))
     if error is None:
+        coerced = coerce_integers(spec.input_schema, args)
+        args.clear()
+        args.update(coerced)
         return
     where = ".".join(str(p) for p in error.absolute_path) or "(arguments)"
     if error.validator == "additionalProperties" and not error.absolute_path:
@@ -83,16 +109,18 @@ async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> type
         money_key: str | None = None
         if entry.spec.tool_class == "$":
             money_key = guard.duplicate_key(entry.spec.name, ctx.credentials.account_hash, args)
-            if not args.get("force"):
-                first = duplicates.lookup(money_key, ctx.settings.duplicate_window_s)
-                if first is not None:
-                    outcome = "duplicate"
-                    return _success(ctx, first)
+        if (first := _first_result(ctx, money_key, args)) is not None:
+            outcome = "duplicate"
+            return _success(ctx, first)
         if _needs_confirmation(ctx):
             gate = await _confirmation_gate(entry, ctx, args)
             if gate is not None:
                 outcome = gate.outcome
                 return gate.result
+            # an identical call may have finished while the user was being asked
+            if (first := _first_result(ctx, money_key, args)) is not None:
+                outcome = "duplicate"
+                return _success(ctx, first)
         if money_key is not None:
             duplicates.begin(money_key)
             running = money_key
@@ -127,6 +155,15 @@ async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> type
             upstream_calls=len(ctx.upstream_calls),
             duration_ms=(time.perf_counter() - started) * 1000,
         )
+
+
+def _first_result(
+    ctx: ToolContext, money_key: str | None, args: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The duplicate guard: the first result of this very money call, unless forced."""
+    if money_key is None or args.get("force"):
+        return None
+    return ctx.services.confirmations.duplicates.lookup(money_key, ctx.settings.duplicate_window_s)
 
 
 @dataclass(frozen=True, slots=True)

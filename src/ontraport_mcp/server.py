@@ -219,8 +219,13 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
                 tg.cancel_scope.cancel()
                 await mcp.aclose()
 
+    from .facade import facade_router
+
+    facade = AuthMiddleware(facade_router(mcp), settings=settings, tracker=tracker)
     routes = [
         Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", facade, methods=["GET"]),
+        Route("/tools/{name}", facade, methods=["POST"]),
         Route("/v1/health", health, methods=["GET"]),
         Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/v1", endpoint, methods=["GET", "POST", "DELETE"]),

@@ -1,0 +1,151 @@
+"""The tools as plain HTTP operations, for fuzzing and for integrations that speak OpenAPI.
+
+    GET  /openapi.json      an OpenAPI 3.1 document generated from the caller's live manifest
+    POST /tools/{name}      the tool's input schema as the JSON body → its structuredContent
+
+Same credentials, same confirmation rules, same execution path and structured errors as MCP:
+a tool error answers with its HTTP status (400 bad arguments, 403 policy, 404 not found, 409
+refused, 429 rate limited…) and the body ``{code, error, message, retry_after_s?, details?}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, Router
+
+from . import __version__
+from .auth import CREDENTIALS_SCOPE_KEY
+from .context import ToolContext
+from .credentials import Credentials
+from .errors import InvalidArguments, NotFound, ToolError
+from .executor import run_tool
+from .registry import Entry
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "error", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "retry_after_s": {"type": "number"},
+        "details": {"type": "object"},
+        "http_status": {"type": "integer"},
+    },
+}
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "429", "502", "504")
+
+
+def _error_response(exc: ToolError) -> JSONResponse:
+    return JSONResponse(exc.payload(), status_code=exc.status)
+
+
+def build_document(tools: list[Any], base: str) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for tool in tools:
+        responses: dict[str, Any] = {
+            "200": {
+                "description": "The tool's structured result.",
+                "content": {
+                    "application/json": {"schema": tool.output_schema or {"type": "object"}}
+                },
+            }
+        }
+        for status in ERROR_STATUSES:
+            responses[status] = {"$ref": "#/components/responses/ToolError"}
+        paths[f"/tools/{tool.name}"] = {
+            "post": {
+                "operationId": tool.name,
+                "summary": tool.title or tool.name,
+                "description": tool.description or "",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": tool.input_schema}},
+                },
+                "responses": responses,
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ontraport-mcp tools",
+            "version": __version__,
+            "description": "Every MCP tool of this account as an HTTP operation.",
+        },
+        "servers": [{"url": base}],
+        "security": [{"ApiKey": [], "AppId": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "Api-Key"},
+                "AppId": {"type": "apiKey", "in": "header", "name": "Api-Appid"},
+            },
+            "responses": {
+                "ToolError": {
+                    "description": "A structured tool error.",
+                    "content": {"application/json": {"schema": ERROR_SCHEMA}},
+                }
+            },
+        },
+    }
+
+
+def facade_router(app: Any) -> Router:
+    """``app`` is the ``OntraportMCP`` instance (registry, manifest, services)."""
+
+    def creds_of(request: Request) -> Credentials:
+        creds = request.scope.get(CREDENTIALS_SCOPE_KEY)
+        assert isinstance(creds, Credentials)  # the auth middleware guarantees it
+        return creds
+
+    async def openapi(request: Request) -> Response:
+        creds = creds_of(request)
+        try:
+            manifest = await app.manifest(creds)
+        except ToolError as exc:
+            return _error_response(exc)
+        specs = [*app.static_specs, *manifest.tools]
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(build_document(specs, base))
+
+    async def call(request: Request) -> Response:
+        creds = creds_of(request)
+        name = request.path_params["name"]
+        try:
+            entry = app.registry.get(name)
+            if entry is None:
+                manifest = await app.manifest(creds)
+                spec = manifest.by_name.get(name)
+                if spec is None:
+                    raise NotFound(f"No tool named {name!r}. GET /openapi.json lists them.")
+                from .overrides.custom_objects import handler_for
+
+                entry = Entry(spec, handler_for(spec), None, "custom object")
+            try:
+                args = json.loads(await request.body() or b"{}")
+            except ValueError:
+                raise InvalidArguments(
+                    "The body must be a JSON object of the tool's arguments."
+                ) from None
+            if not isinstance(args, dict):
+                raise InvalidArguments("The body must be a JSON object of the tool's arguments.")
+        except ToolError as exc:
+            return _error_response(exc)
+        ctx = ToolContext(services=app.services, credentials=creds, spec=entry.spec)
+        result = await run_tool(entry, ctx, args)
+        payload = result.structured_content or {}
+        if result.is_error:
+            status = int(payload.get("http_status") or 500)
+            return JSONResponse(payload, status_code=status)
+        return JSONResponse(payload)
+
+    return Router(
+        routes=[
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/tools/{name}", call, methods=["POST"]),
+        ]
+    )
