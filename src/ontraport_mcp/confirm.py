@@ -42,10 +42,12 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from .guard import CONTROL_ARGS, DuplicateGuard
 
 __all__ = [
-    "CONTROL_ARGS",
     "CONFIRM_KEY",
+    "CONTROL_ARGS",
     "Confirmations",
+    "ElicitationUnavailable",
     "accepted",
+    "confirm_answer",
     "elicitation_channel",
     "fingerprint",
     "input_required",

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import mcp_types as types
 from jsonschema import Draft202012Validator
@@ -96,7 +96,11 @@ async def _default_plan(ctx: ToolContext, args: dict[str, Any]) -> Plan:
     return Plan(summary=f"{ctx.spec.title}: {target}", target=target)
 
 
-async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> types.CallToolResult:
+ToolOutcome = types.CallToolResult | types.InputRequiredResult
+"""What a call ends with: a result, or (2026-07-28 elicitation) a question for the client."""
+
+
+async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
     started = time.perf_counter()
     outcome = "ok"
     running: str | None = None
@@ -171,7 +175,7 @@ class _Gate:
     """The call stops at the confirmation step with this result (nothing was done)."""
 
     outcome: str
-    result: types.CallToolResult
+    result: ToolOutcome
 
 
 async def _confirmation_gate(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> _Gate | None:
@@ -191,10 +195,7 @@ async def _confirmation_gate(entry: Entry, ctx: ToolContext, args: dict[str, Any
         answer = confirm.confirm_answer(ctx.input_responses)
         if answer is None:
             state = store.issue(fp, kind="elicitation")
-            # The SDK's on_call_tool takes CallToolResult | InputRequiredResult; run_tool keeps
-            # the narrower annotation its caller (server._call_tool) declares.
-            asked = cast(types.CallToolResult, confirm.input_required(plan.summary, state))
-            return _Gate("input_required", asked)
+            return _Gate("input_required", confirm.input_required(plan.summary, state))
         state_back = confirm.request_state(ctx.request) or ""
         _redeemed(
             store.redeem(state_back, fp, kind="elicitation"), "confirmation request", _ASK_HINT

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import mcp_types as types
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
@@ -21,7 +22,7 @@ from . import __version__
 from .auth import CREDENTIALS_SCOPE_KEY
 from .context import ToolContext
 from .credentials import Credentials
-from .errors import InvalidArguments, NotFound, ToolError
+from .errors import InvalidArguments, NotFound, Refused, ToolError
 from .executor import run_tool
 from .registry import Entry
 
@@ -137,6 +138,8 @@ def facade_router(app: Any) -> Router:
             return _error_response(exc)
         ctx = ToolContext(services=app.services, credentials=creds, spec=entry.spec)
         result = await run_tool(entry, ctx, args)
+        if not isinstance(result, types.CallToolResult):  # needs MCP elicitation; never here
+            return _error_response(Refused("This confirmation needs an MCP client.", status=409))
         payload = result.structured_content or {}
         if result.is_error:
             status = int(payload.get("http_status") or 500)

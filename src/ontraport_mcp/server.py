@@ -35,7 +35,7 @@ from .confirm import Confirmations
 from .context import Services, ToolContext
 from .credentials import Credentials
 from .errors import ToolError
-from .executor import run_tool
+from .executor import ToolOutcome, run_tool
 from .generated.tools import TOOLS
 from .manifest import Manifest, build_manifest, to_wire
 from .meta import AccountMeta, MetaCache
@@ -143,7 +143,7 @@ class OntraportMCP:
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> ToolOutcome:
         creds = self.credentials(ctx)
         args = dict(params.arguments or {})
         entry = self.registry.get(params.name)
