@@ -38,6 +38,7 @@ MAX_AMOUNT = Decimal("10000000")
 MAX_QUANTITY = 9999
 MAX_PAYMENTS = 1000
 CENT = Decimal("0.01")
+MAX_NUMBER = Decimal("1e12")  # beyond any real amount; keeps cent arithmetic exact
 PRODUCTS, TAXES, SHIPPING = 16, 63, 64
 
 
@@ -49,6 +50,8 @@ def cents(value: Any) -> Decimal:
         raise ValueError(f"not a number: {value!r}") from None
     if not number.is_finite():
         raise ValueError(f"not a finite number: {value!r}")
+    if abs(number) >= MAX_NUMBER:
+        raise ValueError(f"amount out of range: {value!r}")
     return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
