@@ -1,0 +1,296 @@
+"""Targets of issue #8, judged against a run's figures, and the Markdown rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REFERENCE = {
+    "node_server_calls_per_s_c16": 725,
+    "fastmcp_calls_per_s_c16": 350,
+}
+
+
+def _row(report: dict[str, Any], delay: int, c: int) -> dict[str, Any] | None:
+    for row in report.get("tools_call", {}).get("rows", []):
+        if row["delay_ms"] == delay and row["concurrency"] == c:
+            return row  # type: ignore[no-any-return]
+    return None
+
+
+def _target(
+    name: str, goal: str, measured: Any, met: bool | None, note: str = ""
+) -> dict[str, Any]:
+    return {"target": name, "goal": goal, "measured": measured, "met": met, "note": note}
+
+
+def _cpu_note(row: dict[str, Any]) -> str:
+    s = row["server"]
+    cores = s.get("cpu_cores", {})
+    return (
+        f"server CPU {s.get('server_cpu_ms_per_call')} ms/call → one-core ceiling "
+        f"{s.get('one_core_capacity_rps')}/s; in the window the server used "
+        f"{cores.get('server')} cores, the driver {s.get('driver_cpu_cores')}, the upstream "
+        f"{cores.get('upstream')}, other processes {cores.get('other')} (of "
+        f"{report_cpus()} cores)"
+    )
+
+
+def report_cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    row = _row(report, 0, 16)
+    if row is not None:
+        rps = row["server"]["throughput_rps"]
+        out.append(
+            _target(
+                "tools/call throughput, c=16, 0 ms upstream",
+                "≥ 1000 calls/s",
+                rps,
+                rps >= 1000,
+                "" if rps >= 1000 else _cpu_note(row),
+            )
+        )
+    row = _row(report, 25, 1)
+    if row is not None:
+        overhead = row["overhead_over_floor"]["p50_ms"]
+        met = overhead is not None and overhead <= 1.5
+        note = (
+            ""
+            if met
+            else f"server CPU {row['server'].get('server_cpu_ms_per_call')} ms/call is the floor "
+            "of the overhead at c=1; see the profile for where it goes"
+        )
+        out.append(
+            _target(
+                "p50 overhead over the floor, c=1, 25 ms upstream", "≤ 1.5 ms", overhead, met, note
+            )
+        )
+    lists = report.get("tools_list", {}).get("by_custom_objects", {})
+    if lists:
+        worst = max(r["meta_calls_per_100_lists"] for r in lists.values())
+        out.append(
+            _target(
+                "/objects/meta calls per 100 tools/list (one account)",
+                "≤ 1",
+                worst,
+                worst <= 1,
+                "worst of 0, 13 and 50 custom objects; the first list of an account fetches meta "
+                "once, then the cache serves it",
+            )
+        )
+    idle = report.get("sessions", {}).get("idle")
+    if idle and "rss_per_session_kib" in idle:
+        kib = idle["rss_per_session_kib"]
+        out.append(
+            _target(
+                "RSS per idle handshake-era session",
+                "≤ 20 KiB",
+                kib,
+                kib <= 20,
+                f"{idle['sessions']} sessions open"
+                + ("" if kib <= 20 else "; see the findings on per-session SDK state"),
+            )
+        )
+    cycles = report.get("sessions", {}).get("cycles")
+    if cycles and "rss_growth_pct" in cycles:
+        growth = cycles["rss_growth_pct"]
+        out.append(
+            _target(
+                f"RSS after {cycles['cycles']} session open/close cycles vs start",
+                "within 10 %",
+                growth,
+                abs(growth) <= 10,
+                "percent growth",
+            )
+        )
+    manifest = report.get("tools_list", {}).get("default_manifest")
+    if manifest and "approx_tokens" in manifest:
+        tokens = manifest["approx_tokens"]
+        biggest = ", ".join(f"{t['name']} {t['chars']}" for t in manifest["largest_tools"][:3])
+        out.append(
+            _target(
+                "default manifest size (chars/4)",
+                "≤ 10 000 tokens",
+                tokens,
+                tokens <= 10_000,
+                ""
+                if tokens <= 10_000
+                else f"{manifest['tools']} tools, {manifest['bytes']} bytes: descriptions "
+                f"{manifest['description_chars']} chars, input schemas "
+                f"{manifest['input_schema_chars']}, output schemas "
+                f"{manifest['output_schema_chars']}; largest: {biggest}",
+            )
+        )
+    gen = report.get("codegen")
+    if gen and "wall_s" in gen:
+        out.append(
+            _target(
+                "make generate (python -m codegen --check as proxy)",
+                "≤ 30 s",
+                gen["wall_s"],
+                gen["wall_s"] <= 30 and gen.get("exit_code") in (0, 1),
+                f"exit code {gen.get('exit_code')} (1 = generated/ differs from the spec, "
+                "which other work in progress can cause; the time is what is measured)",
+            )
+        )
+    sbx = report.get("sandbox")
+    if sbx and "throughput_rps" in sbx:
+        rps = sbx["throughput_rps"]
+        out.append(
+            _target(
+                "sandbox GET /objects (range=50), c=16",
+                "≥ 300 req/s",
+                rps,
+                rps >= 300,
+                f"sandbox used {sbx.get('cpu_cores', {}).get('sandbox')} cores",
+            )
+        )
+    return out
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    meta = report["meta"]
+    lines = [
+        f"## ontraport-mcp benchmark ({meta['mode']} mode)",
+        "",
+        f"{meta['started']} · {meta['cpus']} CPUs · Python {meta['python']} · load average at "
+        f"start {meta['loadavg_start']} · {meta['elapsed_s']} s. One server worker; the driver, "
+        "the canned upstream and the server share the machine, so compare each server figure "
+        "with the floor measured next to it.",
+        "",
+        "### Targets",
+        "",
+        "| Target | Goal | Measured | Met | Note |",
+        "|---|---|---|---|---|",
+    ]
+    for t in report.get("targets", []):
+        met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| {t['target']} | {t['goal']} | {_f(t['measured'])} | {met} | {t['note']} |")
+    calls = report.get("tools_call", {})
+    if calls.get("rows"):
+        lines += [
+            "",
+            "### tools/call `get_objects` (range 5) vs the floor (same request straight to the "
+            "canned upstream)",
+            "",
+            "| upstream delay | c | floor req/s | server calls/s | server/floor | floor p50 | "
+            "server p50 / p95 / p99 ms | p50 overhead ms | server CPU ms/call | 1-core capacity/s "
+            "| cores: server / driver / upstream / other | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in calls["rows"]:
+            s, fl = row["server"], row["floor"]
+            cores = s.get("cpu_cores", {})
+            lines.append(
+                f"| {row['delay_ms']} ms | {row['concurrency']} | {_f(fl['throughput_rps'], 0)} | "
+                f"{_f(s['throughput_rps'], 0)} | {_f(row['throughput_vs_floor'])} | "
+                f"{_f(fl['p50_ms'])} | {_f(s['p50_ms'])} / {_f(s['p95_ms'])} / {_f(s['p99_ms'])} | "
+                f"{_f(row['overhead_over_floor']['p50_ms'])} | "
+                f"{_f(s.get('server_cpu_ms_per_call'), 3)} | {_f(s.get('one_core_capacity_rps'), 0)} | "
+                f"{_f(cores.get('server'))} / {_f(s.get('driver_cpu_cores'))} / "
+                f"{_f(cores.get('upstream'))} / {_f(cores.get('other'))} | "
+                f"{s['errors']} (floor {fl['errors']}) |"
+            )
+        lines += [
+            "",
+            f"Reference points at c=16: the Node server ≈{REFERENCE['node_server_calls_per_s_c16']}"
+            f" calls/s, FastMCP ≈{REFERENCE['fastmcp_calls_per_s_c16']} calls/s (context only: "
+            "other machines, other runs). *1-core capacity* = 1000 / server CPU ms per call: what "
+            "one worker would do with a core to itself.",
+        ]
+    lists = report.get("tools_list", {})
+    if lists.get("by_custom_objects"):
+        lines += [
+            "",
+            "### tools/list (one account, sequential) and `/objects/meta`",
+            "",
+            "| custom objects | tools | bytes | ≈ tokens | first (cold) ms | p50 / p95 ms | "
+            "meta calls / 100 lists | meta calls, 16 concurrent cold lists | errors |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for custom, row in lists["by_custom_objects"].items():
+            m = lists["manifest"].get(custom, {})
+            lines.append(
+                f"| {custom} | {_f(row['tools'])} | {_f(m.get('bytes'))} | "
+                f"{_f(m.get('approx_tokens'))} | {_f(row['cold_first_list_ms'])} | "
+                f"{_f(row['p50_ms'])} / {_f(row['p95_ms'])} | {_f(row['meta_calls_per_100_lists'])}"
+                f" | {row['cold_burst_16_meta_calls']} | {row['errors']} |"
+            )
+    sessions = report.get("sessions", {})
+    idle, cycles = sessions.get("idle"), sessions.get("cycles")
+    if (idle and "sessions" in idle) or (cycles and "cycles" in cycles):
+        lines += ["", "### Memory", "", "| measure | value |", "|---|---|"]
+        if idle and "sessions" in idle:
+            lines += [
+                f"| RSS per idle session ({idle['sessions']} open) | "
+                f"{_f(idle['rss_per_session_kib'])} KiB |",
+                f"| RSS before / with them open / after closing | {_f(idle['rss_before_mb'])} / "
+                f"{_f(idle['rss_open_mb'])} / {_f(idle['rss_after_close_mb'])} MiB |",
+                f"| sessions opened per second (c=16) | {_f(idle['open_rate_per_s'], 0)} |",
+            ]
+        if cycles and "cycles" in cycles:
+            trace = ", ".join(f"{t['rss_mb']}" for t in cycles["trace"])
+            lines += [
+                f"| RSS start → after {cycles['cycles']:,} open/close cycles | "
+                f"{_f(cycles['rss_start_mb'])} → {_f(cycles['rss_end_mb'])} MiB "
+                f"({_f(cycles['rss_growth_pct'])} %) |",
+                f"| RSS along the way (MiB) | {trace} |",
+                f"| cycles per second (c=16) | {_f(cycles['cycles_per_s'], 0)} |",
+            ]
+    other: list[str] = []
+    gen = report.get("codegen")
+    if gen and "wall_s" in gen:
+        other.append(
+            f"| `python -m codegen --check` (proxy for `make generate`) | {_f(gen['wall_s'])} s "
+            f"(exit {gen['exit_code']}) |"
+        )
+    sbx = report.get("sandbox")
+    if sbx and "throughput_rps" in sbx:
+        other.append(
+            f"| sandbox `GET /1/objects?objectID=0&range=50`, c=16 | {_f(sbx['throughput_rps'], 0)}"
+            f" req/s, p50 {_f(sbx['p50_ms'])} ms, {sbx['errors']} errors, sandbox "
+            f"{_f(sbx.get('cpu_cores', {}).get('sandbox'))} cores |"
+        )
+    if other:
+        lines += ["", "### Other", "", "| measure | value |", "|---|---|", *other]
+    prof = report.get("profile")
+    if prof and prof.get("by_package"):
+        load = prof.get("load_during_profile") or {}
+        lines += [
+            "",
+            f"### Profile (py-spy, {prof['samples']} samples, c=16, 0 ms upstream; "
+            f"{_f(load.get('throughput_rps'), 0)} calls/s while sampled)",
+            "",
+            "| layer (inclusive; layers nest) | share of server CPU |",
+            "|---|---|",
+            *[f"| {p['layer']} | {p['pct']} % |" for p in prof.get("layers", [])],
+            "",
+            "| package (self time: a partition) | share |",
+            "|---|---|",
+            *[f"| {p['package']} | {p['pct']} % |" for p in prof["by_package"][:15]],
+        ]
+    errors = report.get("section_errors") or {}
+    if errors:
+        lines += ["", "### Sections that failed", ""]
+        lines += [f"- {name}: {why}" for name, why in errors.items()]
+    return "\n".join(lines) + "\n"
