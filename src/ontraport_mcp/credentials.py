@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 class Credentials:
     app_id: str = field(repr=False)
     api_key: str = field(repr=False)
+    digest: str = field(init=False, repr=False, compare=False)
+    """SHA-256 of the pair: the identity sessions are bound to (computed once)."""
 
-    @property
-    def digest(self) -> str:
-        """SHA-256 of the pair: the identity sessions are bound to."""
-        return hashlib.sha256(f"{self.app_id}\x00{self.api_key}".encode()).hexdigest()
+    def __post_init__(self) -> None:
+        value = hashlib.sha256(f"{self.app_id}\x00{self.api_key}".encode()).hexdigest()
+        object.__setattr__(self, "digest", value)
 
     @property
     def account_hash(self) -> str:
