@@ -70,7 +70,7 @@ class ToolRecord:
 
     @property
     def annotations(self) -> dict[str, Any]:
-        return annotations_for(self.tool_class, idempotent=self.idempotent, title=self.title)
+        return annotations_for(self.tool_class, idempotent=self.idempotent)
 
     def as_catalog_entry(self) -> dict[str, Any]:
         return {

@@ -126,8 +126,22 @@ def _stub(tool: ToolRecord, ops: dict[str, Operation]) -> dict[str, Any]:
         "operations": tool.operations,
         "binding": binding,
         "input_schema": tool.input_schema,
-        "output_schema": tool.output_schema,
+        "output_schema": compact_output(tool.output_schema),
     }
+
+
+def compact_output(schema: Any) -> Any:
+    """The output schema as ``tools/list`` sends it: structure without prose.
+
+    Property descriptions of results cost about a fifth of the manifest and models read the
+    result itself; the full schemas stay in ``catalog.json`` and ``docs/``."""
+    if isinstance(schema, dict):
+        return {
+            k: compact_output(v) for k, v in schema.items() if k not in ("description", "title")
+        }
+    if isinstance(schema, list):
+        return [compact_output(v) for v in schema]
+    return schema
 
 
 def _doc_row(
@@ -179,7 +193,9 @@ def format_python(paths: list[Path]) -> None:
     import black
 
     mode = black.Mode(line_length=100, target_versions={black.TargetVersion.PY311})
-    cache = Path(os.environ.get("CODEGEN_CACHE", Path.home() / ".cache" / "ontraport-mcp")) / "black"
+    cache = (
+        Path(os.environ.get("CODEGEN_CACHE", Path.home() / ".cache" / "ontraport-mcp")) / "black"
+    )
     salt = f"{black.__version__}|{mode!r}".encode()
     todo: list[tuple[Path, str, Path]] = []
     for root in paths:
@@ -193,8 +209,16 @@ def format_python(paths: list[Path]) -> None:
     if not todo:
         return
     subprocess.run(
-        [sys.executable, "-m", "black", "--quiet", "--fast", "--config", str(BLACK_CONFIG),
-         *(str(p) for p, _, _ in todo)],
+        [
+            sys.executable,
+            "-m",
+            "black",
+            "--quiet",
+            "--fast",
+            "--config",
+            str(BLACK_CONFIG),
+            *(str(p) for p, _, _ in todo),
+        ],
         check=True,
     )
     try:

@@ -28,9 +28,9 @@ CONFIRMED_CLASSES: frozenset[str] = frozenset({"D", "$"})
 """Classes whose tools act only after the user confirms a summary (see ``confirm``)."""
 
 
-def annotations_for(tool_class: str, *, idempotent: bool, title: str) -> dict[str, Any]:
+def annotations_for(tool_class: str, *, idempotent: bool) -> dict[str, Any]:
     """MCP tool annotations (wire form) consistent with a tool class."""
-    hints: dict[str, Any] = {"title": title, **CLASS_ANNOTATIONS[tool_class]}
+    hints: dict[str, Any] = dict(CLASS_ANNOTATIONS[tool_class])  # the title is on the tool itself
     hints["idempotentHint"] = True if tool_class == "R" else idempotent
     return hints
 
@@ -71,7 +71,7 @@ class ToolSpec:
 
     @property
     def annotations(self) -> dict[str, Any]:
-        return annotations_for(self.tool_class, idempotent=self.idempotent, title=self.title)
+        return annotations_for(self.tool_class, idempotent=self.idempotent)
 
     @property
     def needs_confirmation(self) -> bool:
