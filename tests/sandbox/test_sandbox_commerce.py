@@ -518,3 +518,15 @@ def test_every_allowed_transition(
     target = INVOICE_TRANSITIONS[action][1]
     expected = target if target is not None else ("1" if action == "rerun" else status)
     assert invoice(api, iid)["status"] == expected
+
+
+def test_put_order_moves_the_next_payment_date(fresh_sandbox):
+    with fresh_sandbox.client() as client:
+        offer = client.get("/transaction/order", params={"id": 1}).json()["data"]
+        offer["payment_next_date"] = 1900000000
+        changed = client.put("/transaction/order", json={"offer": offer}).json()["data"]
+        assert changed["payment_next_date"] == "1900000000"
+        condition = '[{"field":{"field":"order_id"},"op":"=","value":{"value":1}}]'
+        opens = client.get("/objects", params={"objectID": 44, "condition": condition}).json()
+        assert opens["data"]
+        assert all(o["payment_next_date"] == "1900000000" for o in opens["data"])

@@ -484,6 +484,11 @@ def update_order(ctx: Ctx) -> Result:
             "dlm": now(),
         }
     )
+    next_date = p_int(raw, "payment_next_date")
+    if next_date is not None:
+        if next_date <= 0:
+            raise bad("offer.payment_next_date must be a Unix time in seconds")
+        vals["payment_next_date"] = str(next_date)
     if first["type"] == "payment_plan":
         made = int(order.get("transactions") or 0)
         vals["transactions_remaining"] = max(int(first["price"][0]["payment_count"]) - made, 0)
@@ -495,6 +500,11 @@ def update_order(ctx: Ctx) -> Result:
             "payment_amount": cm.money(sub + tax + ship),
             "unit": vals["unit"],
             "product_id": first["id"],
+            **(
+                {"payment_next_date": vals["payment_next_date"]}
+                if "payment_next_date" in vals
+                else {}
+            ),
         },
         "CAST(order_id AS INTEGER)=?",
         [oid],
