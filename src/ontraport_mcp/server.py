@@ -24,6 +24,7 @@ from mcp.server import CacheHint, Server, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -180,6 +181,24 @@ class OntraportMCP:
         await self.upstream.aclose()
 
 
+_VERSION_HEADER = b"mcp-protocol-version"
+
+
+class EraDispatch:
+    """Route each request by its ``MCP-Protocol-Version`` header, as the SDK itself does."""
+
+    def __init__(self, handshake: Any, modern: Any) -> None:
+        self.handshake = handshake
+        self.modern = modern
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        version = next((v for k, v in scope.get("headers", ()) if k == _VERSION_HEADER), None)
+        if version is not None and version.decode("latin-1") not in HANDSHAKE_PROTOCOL_VERSIONS:
+            await self.modern(scope, receive, send)
+        else:
+            await self.handshake(scope, receive, send)
+
+
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
     origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -203,15 +222,29 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
         session_idle_timeout=settings.session_idle_timeout_s,
         max_sessions=settings.max_sessions,
     )
+    # 2026-07-28 requests are single self-contained exchanges and our tools send no
+    # notifications mid-call, so they are answered as plain JSON by a second manager: no SSE
+    # deferral or per-request task group (make bench: about 1.2x the calls per second).
+    # Handshake-era requests keep SSE, which push elicitation needs.
+    modern = StreamableHTTPSessionManager(
+        app=mcp.server,
+        json_response=True,
+        stateless=True,
+        security_settings=transport_security(settings),
+    )
     tracker = SessionTracker(manager, idle_timeout_s=settings.session_idle_timeout_s)
-    endpoint = AuthMiddleware(StreamableHTTPASGIApp(manager), settings=settings, tracker=tracker)
+    endpoint = AuthMiddleware(
+        EraDispatch(StreamableHTTPASGIApp(manager), StreamableHTTPASGIApp(modern)),
+        settings=settings,
+        tracker=tracker,
+    )
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "name": SERVER_NAME, "version": __version__})
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with manager.run(), anyio.create_task_group() as tg:
+        async with manager.run(), modern.run(), anyio.create_task_group() as tg:
             tg.start_soon(tracker.sweep_forever)
             try:
                 yield
