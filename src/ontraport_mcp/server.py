@@ -78,6 +78,11 @@ class OntraportMCP:
         ]
         self.static_wire = [to_wire(s) for s in self.static_specs]
         self._manifests: dict[str, tuple[AccountMeta, Manifest]] = {}
+        self._header_schemas = {
+            s.name: s.input_schema
+            for s in self.static_specs
+            if "x-mcp-header" in repr(s.input_schema)
+        }
         ttl_ms = int(settings.meta_ttl_s * 1000)
         self.server: Server[Any] = Server(
             SERVER_NAME,
@@ -137,8 +142,9 @@ class OntraportMCP:
         return types.ListToolsResult(tools=list(manifest.wire))
 
     def _input_schema(self, name: str) -> Mapping[str, Any] | None:
-        entry = self.registry.get(name)
-        return entry.spec.input_schema if entry is not None else None
+        """The schema the SDK checks ``Mcp-Param-*`` headers against — only for tools that
+        declare such headers (none do), so the SDK skips a schema walk on every call."""
+        return self._header_schemas.get(name)
 
     # --- calls -------------------------------------------------------------------------------
 
