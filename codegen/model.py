@@ -27,20 +27,14 @@ MAX_DESCRIPTION = 1200
 CONFIRMATION_INPUT: dict[str, Any] = {
     "confirmation_token": {
         "type": "string",
-        "description": (
-            "Token from a previous call's `confirmation_required` result. Send it with exactly "
-            "the same arguments to act once; it expires after a few minutes."
-        ),
+        "description": "From a confirmation_required result; resend with identical arguments.",
     },
 }
 FORCE_INPUT: dict[str, Any] = {
     "force": {
         "type": "boolean",
         "default": False,
-        "description": (
-            "Act again even if the same call succeeded in the last few minutes (the duplicate "
-            "guard otherwise returns the first result)."
-        ),
+        "description": "Repeat a call that already succeeded in the last 10 minutes.",
     },
 }
 CONFIRMATION_OUTPUT: dict[str, Any] = {

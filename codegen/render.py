@@ -135,13 +135,19 @@ def compact_output(schema: Any) -> Any:
 
     Property descriptions of results cost about a fifth of the manifest and models read the
     result itself; the full schemas stay in ``catalog.json`` and ``docs/``."""
-    if isinstance(schema, dict):
-        return {
-            k: compact_output(v) for k, v in schema.items() if k not in ("description", "title")
-        }
     if isinstance(schema, list):
         return [compact_output(v) for v in schema]
-    return schema
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("description", "title"):
+            continue
+        if key in ("properties", "patternProperties", "$defs") and isinstance(value, dict):
+            out[key] = {name: compact_output(sub) for name, sub in value.items()}  # names stay
+        else:
+            out[key] = compact_output(value)
+    return out
 
 
 def _doc_row(
