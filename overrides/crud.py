@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound, Refused
+from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, ToolError
+from ontraport_mcp.meta import TypeMeta
 from ontraport_mcp.policy import check
 from ontraport_mcp.records import (
     as_int,
+    check_fields,
     condition_json,
     count,
     get_record,
@@ -22,7 +24,7 @@ from ontraport_mcp.registry import Plan, override
 from .cleaner import clean
 
 
-def _data(args: dict[str, Any]) -> dict[str, Any]:
+async def _data(ctx: ToolContext, type_meta: TypeMeta, args: dict[str, Any]) -> dict[str, Any]:
     data = args.get("data") or {}
     if not data:
         raise InvalidArguments(
@@ -31,6 +33,12 @@ def _data(args: dict[str, Any]) -> dict[str, Any]:
     bad = sorted(k for k in data if k in ("objectID", "id"))
     if bad:
         raise InvalidArguments(f"`data` must not contain {', '.join(bad)}: pass them as arguments.")
+    if type_meta.fields and any(k not in type_meta.fields for k in data):
+        # Ontraport drops unknown keys silently; refuse them instead (after one fresh look at the
+        # meta, in case the field was added since it was cached).
+        ctx.invalidate_meta()
+        type_meta = (await ctx.meta()).types.get(type_meta.type_id, type_meta)
+        check_fields(type_meta, data, argument="data")
     return {k: _wire(v) for k, v in data.items()}
 
 
@@ -44,7 +52,7 @@ def _wire(value: Any) -> Any:
 async def saveorupdate_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_meta = await resolve_type(ctx, args, default=0)
     check(type_meta.type_id, "create", type_meta.name)
-    body = {"objectID": type_meta.type_id, **_data(args)}
+    body = {"objectID": type_meta.type_id, **(await _data(ctx, type_meta, args))}
     if args.get("ignore_blanks"):
         body["ignore_blanks"] = "true"
     result = await ctx.call("save_or_update_object", body=body)
@@ -63,7 +71,8 @@ async def saveorupdate_object(ctx: ToolContext, args: dict[str, Any]) -> dict[st
 async def create_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_meta = await resolve_type(ctx, args, default=0)
     check(type_meta.type_id, "create", type_meta.name)
-    result = await ctx.call("create_object", body={"objectID": type_meta.type_id, **_data(args)})
+    data = await _data(ctx, type_meta, args)
+    result = await ctx.call("create_object", body={"objectID": type_meta.type_id, **data})
     record = clean(result.data) or {}
     return {
         "object_type_id": type_meta.type_id,
@@ -79,30 +88,35 @@ async def get_objects(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     fields = args.get("fields")
     if args.get("id") is not None:
         record = await get_record(ctx, type_meta.type_id, int(args["id"]))
-        records = project([record], fields)
-        return {
+        out: dict[str, Any] = {
             "object_type_id": type_meta.type_id,
-            "records": records,
+            "records": project([record], fields),
             "count": 1,
             "start": 0,
             "has_more": False,
             "total": 1,
         }
-    return await list_records(
-        ctx,
-        type_meta.type_id,
-        condition=condition_json(type_meta, args.get("condition")),
-        ids=args.get("ids"),
-        search=args.get("search"),
-        search_notes=bool(args.get("search_notes")),
-        group_id=args.get("group_id"),
-        fields=fields,
-        start=int(args.get("start") or 0),
-        range_=int(args.get("range") or 50),
-        sort=args.get("sort"),
-        sort_dir=args.get("sort_dir"),
-        include_total=bool(args.get("include_total")),
-    )
+    else:
+        out = await list_records(
+            ctx,
+            type_meta.type_id,
+            condition=condition_json(type_meta, args.get("condition")),
+            ids=args.get("ids"),
+            search=args.get("search"),
+            search_notes=bool(args.get("search_notes")),
+            group_id=args.get("group_id"),
+            fields=fields,
+            start=int(args.get("start") or 0),
+            range_=int(args.get("range") or 50),
+            sort=args.get("sort"),
+            sort_dir=args.get("sort_dir"),
+            include_total=bool(args.get("include_total")),
+        )
+    if fields and out["records"] and type_meta.fields:
+        # a projection naming a field the type lacks would silently return ids only
+        seen = {k for r in out["records"] for k in r}
+        check_fields(type_meta, fields, argument="fields", also=seen)
+    return out
 
 
 @override("update_object")
@@ -114,7 +128,7 @@ async def update_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
         raise InvalidArguments(
             "Give exactly one of `id`, `unique_id` or `email` to pick the record."
         )
-    body: dict[str, Any] = {"objectID": type_meta.type_id, **_data(args)}
+    body: dict[str, Any] = {"objectID": type_meta.type_id, **(await _data(ctx, type_meta, args))}
     if "id" in selectors:
         body["id"] = int(args["id"])
     elif "unique_id" in selectors:
@@ -197,21 +211,34 @@ async def _delete_selection(
             f"The selection matches all {total} {type_meta.name} records; deleting a whole "
             "collection is refused. Narrow the condition or pass ids.",
         )
+    if matching == 0:
+        raise NotFound(
+            f"No {type_meta.name} record matches {_selection_text(args, condition)}; "
+            "nothing to delete. Check the ids or the condition with get_objects."
+        )
     return type_meta, condition, matching, total
+
+
+def _selection_text(args: dict[str, Any], condition: list[Any] | None) -> str:
+    from ontraport_mcp.conditions import describe_condition
+
+    parts = [f"ids {ids_param(args['ids'])}"] if args.get("ids") else []
+    if condition:
+        parts.append(describe_condition(condition))
+    return " and ".join(parts)
 
 
 async def plan_delete_objects(ctx: ToolContext, args: dict[str, Any]) -> Plan:
     type_meta, condition, matching, _ = await _delete_selection(ctx, args)
-    from ontraport_mcp.conditions import describe_condition
-
-    what = (
-        f"ids {ids_param(args['ids'])}" if args.get("ids") else describe_condition(condition or [])
-    )
+    what = _selection_text(args, condition)
     return Plan(
         summary=f"Permanently delete {matching} {type_meta.name} record(s) matching {what}.",
         target=f"{type_meta.type_id}:{what}",
         amount=str(matching),
     )
+
+
+DELETE_BATCH = 50  # ids per DELETE /objects: the API pages deletes like reads (range <= 50)
 
 
 @override("delete_objects", plan=plan_delete_objects)
@@ -223,26 +250,37 @@ async def delete_objects(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
             f"{matching} records exceed the bulk delete limit of {limit}; with confirmations "
             "switched off the server refuses bulk deletes that large.",
         )
-    # Pin the exact records first: what is deleted is what was counted and confirmed.
-    ids = list(args.get("ids") or [])
-    if not ids:
-        pages = (matching + 49) // 50
-        import json
+    # Pin the exact records first: what is deleted is what was counted and confirmed — only
+    # existing records, matching the ids and the condition together.
+    import json
 
-        for page in range(pages):
-            found = await ctx.call(
-                "list_objects",
-                params={
-                    "objectID": type_meta.type_id,
-                    "condition": json.dumps(condition),
-                    "start": page * 50,
-                    "range": 50,
-                    "listFields": "id",
-                },
-            )
-            ids += [as_int(r.get("id")) for r in (found.data or []) if isinstance(r, dict)]
+    query: dict[str, Any] = {"objectID": type_meta.type_id, "range": 50, "listFields": "id"}
+    if condition:
+        query["condition"] = json.dumps(condition, separators=(",", ":"))
+    if args.get("ids"):
+        query["ids"] = ids_param(args["ids"])
+    ids: list[int] = []
+    for start in range(0, matching, 50):
+        found = await ctx.call("list_objects", params={**query, "start": start})
+        ids += [
+            i
+            for r in (found.data or [])
+            if isinstance(r, dict) and (i := as_int(r.get("id"))) is not None
+        ]
     ids = [i for i in dict.fromkeys(ids) if i]
     if not ids:
         return {"object_type_id": type_meta.type_id, "deleted_count": 0, "ids": []}
-    await ctx.call("delete_objects", params={"objectID": type_meta.type_id, "ids": ids_param(ids)})
-    return {"object_type_id": type_meta.type_id, "deleted_count": len(ids), "ids": ids}
+    done: list[int] = []
+    for start in range(0, len(ids), DELETE_BATCH):
+        batch = ids[start : start + DELETE_BATCH]
+        try:
+            await ctx.call(
+                "delete_objects", params={"objectID": type_meta.type_id, "ids": ids_param(batch)}
+            )
+        except ToolError as exc:
+            if done:
+                exc.message += f" ({len(done)} of the {len(ids)} records were already deleted.)"
+                exc.details = {**exc.details, "deleted_ids": done}
+            raise
+        done += batch
+    return {"object_type_id": type_meta.type_id, "deleted_count": len(done), "ids": done}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from ontraport_mcp.conditions import describe_condition
@@ -91,9 +92,7 @@ async def get_object_meta(ctx: ToolContext, args: dict[str, Any]) -> dict[str, A
     meta = await ctx.meta()
     if args.get("object_type_id") is None and not args.get("object_type"):
         return {"types": [_type_entry(meta.types[t]) for t in sorted(meta.types) if rule_for(t)]}
-    return {
-        "types": [_type_entry(meta.require(args.get("object_type_id"), args.get("object_type")))]
-    }
+    return {"types": [_type_entry(await resolve_type(ctx, args))]}
 
 
 @override("count_objects")
@@ -279,8 +278,8 @@ async def get_groups(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("object_type_id") is not None or args.get("object_type"):
         type_meta = await resolve_type(ctx, args)
         cond = _eq("object_type_id", type_meta.type_id)
-    result = await _list(ctx, 3, args, conditions=[cond], sort="name")
-    return result
+    # by name A to Z (the tool has no sort_dir; _list would default to Z to A)
+    return await _list(ctx, 3, {**args, "sort_dir": "asc"}, conditions=[cond], sort="name")
 
 
 @override("get_contact_log")
@@ -315,6 +314,8 @@ async def get_recent_messages(ctx: ToolContext, args: dict[str, Any]) -> dict[st
     }
     kind = args.get("message_type")
     cond = _eq("type", kinds.get(str(kind).lower(), kind)) if kind else None
+    if kind == "email":  # ONTRAmail emails have the type "Template", legacy ones "e-mail"
+        cond = [clause("type", "IN", ["e-mail", "Template"])]
     return await _list(ctx, 7, args, conditions=[cond, _since_until("date", args)], sort="date")
 
 
@@ -322,6 +323,13 @@ async def get_recent_messages(ctx: ToolContext, args: dict[str, Any]) -> dict[st
 async def get_recent_notes(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     conditions = [_eq("contact_id", args.get("contact_id")), _since_until("date", args)]
     if args.get("calls_only"):
+        note_meta = (await ctx.meta()).types.get(12)
+        if note_meta is not None and "type" not in note_meta.fields:
+            raise InvalidArguments(
+                "`calls_only` cannot be applied: this account's notes carry no type field that "
+                'marks call notes. Use search (e.g. "call") to find them by their text instead.',
+                details={"field": "calls_only"},
+            )
         conditions.append([clause("type", "=", "call")])
     result = await _list(ctx, 12, args, conditions=conditions)
     await _name_owners(ctx, result["records"])
@@ -365,6 +373,8 @@ async def get_recent_tasks(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
         _eq("contact_id", args.get("contact_id")),
         _since_until("date_due", args, "due_after", "due_before"),
     ]
+    # the schema's default order: soonest due first
+    args = {**args, "sort_dir": args.get("sort_dir") or "asc"}
     result = await _list(ctx, 1, args, conditions=conditions, sort="date_due")
     for record in result["records"]:
         record["status_name"] = TASK_STATUS_NAME.get(str(record.get("status")), "unknown")
@@ -378,6 +388,8 @@ async def get_recent_tasks(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
 @override("get_scheduled_broadcasts")
 async def get_scheduled_broadcasts(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     args = {**args, "sort_dir": args.get("sort_dir") or "asc"}
+    if args.get("since") is None:  # documented default: sends from now on
+        args["since"] = int(time.time())
     return await _list(
         ctx, 23, args, conditions=[_since_until("send_date", args)], sort="send_date"
     )

@@ -3,6 +3,7 @@ paging, value conversion).  Tools in ``overrides/`` compose these; none of them 
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -26,7 +27,17 @@ async def resolve_type(
     name = args.get("object_type")
     if type_id is None and not name and default is not None:
         type_id = default
-    return meta.require(type_id, name)
+    found = meta.require(type_id, name)
+    if type_id is not None and name:
+        # both given: they must agree (require() alone would silently go by the id)
+        by_name = meta.resolve(None, name)
+        if by_name is None or by_name.type_id != found.type_id:
+            raise InvalidArguments(
+                f"`object_type_id` {type_id} is {found.name}, but `object_type` {name!r} "
+                f"{'is ' + by_name.name if by_name else 'names no known type'}; give one of them.",
+                details={"field": "object_type"},
+            )
+    return found
 
 
 def fields_of(type_meta: TypeMeta) -> dict[str, FieldInfo]:
@@ -48,6 +59,32 @@ def condition_json(type_meta: TypeMeta, condition: Any) -> list[Any] | None:
         raise InvalidArguments(
             str(exc.message if hasattr(exc, "message") else exc), details=details
         ) from None
+
+
+def check_fields(
+    type_meta: TypeMeta, names: Iterable[str], *, argument: str, also: Iterable[str] = ()
+) -> None:
+    """Refuse field names the type does not have (``also``: names known from elsewhere, e.g. the
+    keys of returned records), naming the closest real fields so the caller can retry."""
+    known = {"id", *type_meta.fields, *also}
+    unknown = [n for n in dict.fromkeys(names) if n not in known]
+    if not unknown:
+        return
+    aliases = {str(s.get("alias") or "").casefold(): n for n, s in type_meta.fields.items()}
+    choices: list[str] = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(type_meta.fields), n=3, cutoff=0.6)
+        close += [
+            aliases[a]
+            for a in difflib.get_close_matches(name.casefold(), list(aliases), n=3, cutoff=0.6)
+        ]
+        choices += [c for c in dict.fromkeys(close) if c not in choices]
+    hint = f" Did you mean: {', '.join(choices)}?" if choices else ""
+    raise InvalidArguments(
+        f"`{argument}`: {type_meta.name} has no field {', '.join(map(repr, unknown))}.{hint} "
+        "Use get_object_meta for the field names.",
+        details={"field": argument, "unknown": unknown, "choices": choices},
+    )
 
 
 def and_conditions(*parts: list[Any] | None) -> list[Any] | None:
