@@ -37,6 +37,7 @@ def _truthy(value: Any) -> bool:
 @override("list_allowed_object_types")
 async def list_allowed_object_types(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     meta = await ctx.meta()
+    listed = await ctx.custom_tool_names()  # what tools/list really offers (cap, name clashes)
     types_out = []
     for type_id in sorted(meta.types):
         rule = rule_for(type_id)
@@ -45,10 +46,8 @@ async def list_allowed_object_types(ctx: ToolContext, args: dict[str, Any]) -> d
         custom = type_id >= 10_000
         tools = list(rule.get("tools", []))
         if custom:
-            from ontraport_mcp.manifest import slug
-
-            base = slug(meta.types[type_id].name)
-            tools = [f"{k}_{base}" for k in ("get", "search", "create", "update")]
+            # its own tools when the manifest cap left room for them; else the generic ones
+            tools = listed.get(type_id) or ["get_objects", "create_object", "update_object"]
         types_out.append(
             {
                 "object_type_id": type_id,

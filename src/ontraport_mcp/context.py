@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ class Services:
     upstream: Upstream
     meta: MetaCache
     confirmations: Confirmations
+    # the caller's tool manifest (set by the server; None when tools run outside it)
+    manifest_of: Callable[[Credentials], Awaitable[Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -57,6 +60,17 @@ class ToolContext:
         )
         self.last_status = result.status
         return result
+
+    async def custom_tool_names(self) -> dict[int, list[str]]:
+        """Custom object type id -> the names of its tools in this caller's manifest."""
+        if self.services.manifest_of is None:
+            return {}
+        manifest = await self.services.manifest_of(self.credentials)
+        names: dict[int, list[str]] = {}
+        for spec in manifest.tools:
+            if spec.object_type_id is not None:
+                names.setdefault(spec.object_type_id, []).append(spec.name)
+        return names
 
     def invalidate_meta(self) -> None:
         self.services.meta.invalidate(self.credentials)

@@ -72,6 +72,7 @@ class OntraportMCP:
             meta=MetaCache(self.upstream, settings.meta_ttl_s),
             confirmations=Confirmations(settings.confirmation_ttl_s),
         )
+        self.services.manifest_of = self.manifest
         self.registry: dict[str, Entry] = build_registry(TOOLS, load_overrides())
         self.static_specs = [
             e.spec for e in sorted(self.registry.values(), key=lambda e: e.spec.name)

@@ -153,3 +153,19 @@ def test_custom_object_call_works_without_a_prior_list(sandbox, creds):
         assert not result.get("isError"), result
         assert result["structuredContent"]["object_type_id"] == 10000
         assert result["structuredContent"]["count"] == 2
+
+
+async def test_allowed_types_name_only_tools_that_are_listed(many_objects):
+    with ServerThread(_settings(many_objects)) as server:
+        headers = {"Api-Key": many_objects.api_key, "Api-Appid": many_objects.app_id}
+        async with connect(server.url, headers) as client:
+            listed = {t.name for t in (await client.list_tools()).tools}
+            result = await client.call_tool("list_allowed_object_types", {})
+    custom = [t for t in result.structured_content["types"] if t["custom"]]
+    assert len(custom) == 30
+    with_own_tools = [
+        t for t in custom if t["tools"][0].startswith("get_") and t["tools"][0] != "get_objects"
+    ]
+    assert len(with_own_tools) == 12
+    for entry in custom:
+        assert set(entry["tools"]) <= listed, entry
