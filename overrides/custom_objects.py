@@ -83,6 +83,23 @@ async def _body(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def labelled(record: dict[str, Any], fields: dict[str, CustomField]) -> dict[str, Any]:
+    """The record under the tool's argument names, options as labels (other keys kept)."""
+    by_field = {f.field: f for f in fields.values()}
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        f = by_field.get(key)
+        if f is None:
+            out[key] = value
+            continue
+        if f.type == "drop" and value not in (None, "", "0"):
+            value = f.options.get(str(value), value)
+        elif f.type == "list" and isinstance(value, str):
+            value = [f.options.get(i, i) for i in value.split("*/*") if i]
+        out[f.prop] = value
+    return out
+
+
 async def _get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_id = int(ctx.spec.object_type_id or 0)
     record = await get_record(ctx, type_id, int(args["id"]))
@@ -91,7 +108,7 @@ async def _get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "object_type_id": type_id,
         "id": int(args["id"]),
-        "record": project([record], wanted)[0],
+        "record": labelled(project([record], wanted)[0], fields),
     }
 
 
@@ -101,7 +118,7 @@ async def _search(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     fields = await _fields(ctx, ctx.spec)
     wanted = [fields[f].field if f in fields else f for f in args.get("fields") or []]
     sort = args.get("sort")
-    return await list_records(
+    result = await list_records(
         ctx,
         type_id,
         condition=condition_json(meta.types[type_id], args.get("condition")),
@@ -112,6 +129,8 @@ async def _search(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         sort=fields[sort].field if sort in fields else sort,
         sort_dir=args.get("sort_dir"),
     )
+    result["records"] = [labelled(r, fields) for r in result["records"]]
+    return result
 
 
 async def _create(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ontraport_mcp.records import (
     clause,
     collection_info,
     condition_json,
+    count,
     get_record,
     iso,
     list_records,
@@ -27,6 +28,7 @@ from ontraport_mcp.registry import override
 
 from .cleaner import clean
 
+ACCOUNT_COUNTS = (("contacts", 0), ("invoices", 46), ("tasks", 1))
 SCAN_LIMIT = 500  # records read at most to compute sums/averages the API does not give
 
 
@@ -222,10 +224,17 @@ async def get_account_info(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
     else:
         unknown.append("timezone: Ontraport has no account settings endpoint")
     unknown.append("currency: not exposed by the API (amounts are in the account currency)")
-    out["object_counts"] = {
+    counts: dict[str, int] = {
         "object_types": len(meta.types),
         "custom_objects": len(meta.custom_types),
     }
+    for label, type_id in ACCOUNT_COUNTS:
+        if type_id in meta.types:
+            try:
+                counts[label] = await count(ctx, type_id)
+            except ToolError as exc:
+                unknown.append(f"{label}: {exc.message}")
+    out["object_counts"] = counts
     if out["account_id"] is None:
         unknown.append("account_id: no response carried it")
         out.pop("account_id")
@@ -241,7 +250,7 @@ async def _list(
     conditions: list[list[Any] | None],
     sort: str = "date",
 ) -> dict[str, Any]:
-    return await list_records(
+    result = await list_records(
         ctx,
         type_id,
         condition=and_conditions(*conditions),
@@ -252,6 +261,21 @@ async def _list(
         sort_dir=args.get("sort_dir") or "desc",
         search=args.get("search"),
     )
+    add_iso_dates(result["records"])
+    return result
+
+
+DATE_FIELDS = ("date", "dlm", "date_due", "date_assigned", "date_complete", "send_date")
+
+
+def add_iso_dates(records: list[dict[str, Any]]) -> None:
+    """Next to each epoch date the API returns, the same instant as ISO 8601 (UTC)."""
+    for record in records:
+        for key in DATE_FIELDS:
+            if key in record:
+                text = iso(record[key])
+                if text:
+                    record[f"{key}_iso"] = text
 
 
 def _since_until(
@@ -335,6 +359,27 @@ async def get_recent_notes(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
     return result
 
 
+async def _name_contacts(ctx: ToolContext, records: list[dict[str, Any]]) -> None:
+    """Add ``contact_name`` (one upstream read for the whole page)."""
+    ids = sorted({c for r in records if (c := as_int(r.get("contact_id")))})
+    if not ids:
+        return
+    found = await list_records(
+        ctx, 0, ids=ids, fields=["firstname", "lastname", "email"], range_=50
+    )
+    names = {
+        as_int(c.get("id")): " ".join(
+            str(c.get(k) or "") for k in ("firstname", "lastname")
+        ).strip()
+        or str(c.get("email") or "")
+        for c in found["records"]
+    }
+    for record in records:
+        name = names.get(as_int(record.get("contact_id")))
+        if name:
+            record["contact_name"] = name
+
+
 async def _name_owners(ctx: ToolContext, records: list[dict[str, Any]]) -> None:
     """Add ``owner_name`` where the staff users (type 2) are readable; quietly skip otherwise."""
     owners = sorted({o for r in records if (o := as_int(r.get("owner")))})
@@ -375,6 +420,7 @@ async def get_recent_tasks(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
     # the schema's default order: soonest due first
     args = {**args, "sort_dir": args.get("sort_dir") or "asc"}
     result = await _list(ctx, 1, args, conditions=conditions, sort="date_due")
+    await _name_contacts(ctx, result["records"])
     for record in result["records"]:
         record["status_name"] = TASK_STATUS_NAME.get(str(record.get("status")), "unknown")
         due = iso(record.get("date_due"))

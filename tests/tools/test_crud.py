@@ -1266,7 +1266,8 @@ async def test_student_tools_convert_labels_and_dates(server, headers, sbx, api)
         sbx.clear_requests()
         got = await client.call_tool("get_student", {"id": sid, "fields": ["student_name"]})
         assert not got.is_error, got.content
-        assert got.structured_content["record"] == {"id": str(sid), "f1601": name}
+        # labelled: the tool's argument names, not the f-numbers
+        assert got.structured_content["record"] == {"id": str(sid), "student_name": name}
         assert upstream(sbx)[0]["query"] == {"objectID": str(STUDENTS), "id": str(sid)}
 
         sbx.clear_requests()
@@ -1276,7 +1277,7 @@ async def test_student_tools_convert_labels_and_dates(server, headers, sbx, api)
         )
         assert not searched.is_error, searched.content
         assert searched.structured_content["records"] == [
-            {"id": str(sid), "f1601": name, "f1602": "603"}
+            {"id": str(sid), "student_name": name, "enrollment_status": "Graduated"}
         ]
         (request,) = upstream(sbx)
         assert request["query"]["condition"] == cond_text(clause("f1601", "=", name))

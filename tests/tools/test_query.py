@@ -316,10 +316,15 @@ async def test_get_account_info(server, headers, sbx):
         set(u) <= {"id", "firstname", "lastname", "email", "role", "timezone"} for u in out["users"]
     )
     assert out["object_counts"]["custom_objects"] == 3
+    assert out["object_counts"]["contacts"] >= 12
+    assert out["object_counts"]["invoices"] >= 10 and out["object_counts"]["tasks"] >= 6
     assert any(u.startswith("currency") for u in out["unknown"])
     assert upstream(sbx) == [
         get("/objects", objectID="70", start="0", range="50"),
         get("/objects", objectID="2", start="0", range="50"),
+        get("/objects/getInfo", objectID="0"),
+        get("/objects/getInfo", objectID="46"),
+        get("/objects/getInfo", objectID="1"),
     ]
 
 
@@ -588,6 +593,9 @@ async def test_get_recent_tasks(server, headers, sbx, api):
             assert task["date_due_iso"] == datetime.fromtimestamp(
                 int(task["date_due"]), UTC
             ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        contacts = sorted({t["contact_id"] for t in out["records"]}, key=int)
+        for task in out["records"]:
+            assert task["contact_name"]
         owners = sorted({t["owner"] for t in out["records"]}, key=int)
         assert upstream(sbx) == [
             get(
@@ -598,6 +606,14 @@ async def test_get_recent_tasks(server, headers, sbx, api):
                 sort="date_due",
                 sortDir="asc",
                 condition=cond_text(clause("status", "=", 0)),
+            ),
+            get(
+                "/objects",
+                objectID="0",
+                ids=",".join(contacts),
+                start="0",
+                range="50",
+                listFields="id,firstname,lastname,email",
             ),
             get("/objects", objectID="2", ids=",".join(owners), start="0", range="50"),
         ]
