@@ -37,10 +37,10 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 test-fast: install  ## unit and end-to-end tests only
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest
 
 test: install lint typecheck check-generated  ## everything CI runs
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest
 
 bench: install
 	$(PY) -m bench --quick
