@@ -9,7 +9,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .conditions import ConditionError, FieldInfo, fields_from_meta, normalize_condition
+from .conditions import (
+    MAX_CLAUSES,
+    ConditionError,
+    FieldInfo,
+    fields_from_meta,
+    normalize_condition,
+)
 from .context import ToolContext
 from .errors import InvalidArguments, NotFound
 from .meta import TypeMeta
@@ -88,42 +94,43 @@ def check_fields(
 
 
 def and_conditions(*parts: list[Any] | None) -> list[Any] | None:
-    """AND together flat condition lists (each already in DNF without OR is simplest)."""
+    """AND together flat conditions, keeping the result flat.
+
+    The API reads a flat list with AND binding tighter than OR, so each part is an OR of
+    AND-groups; the conjunction is the OR of every combination of one group per part
+    (distribution), refused past ``MAX_CLAUSES`` clauses like the parser's own rewrite."""
     present = [p for p in parts if p]
     if not present:
         return None
-    if len(present) == 1:
-        return present[0]
-    if any("OR" in p for p in present[1:]) or ("OR" in present[0] and len(present) > 1):
-        # (a OR b) AND c cannot be sent flat; distribute c over every disjunct of the first
-        head, rest = present[0], [c for p in present[1:] for c in _with_and(p)]
-        groups = _split_or(head)
-        out: list[Any] = []
-        for group in groups:
-            if out:
-                out.append("OR")
-            out.extend(_with_and(group + ["AND"] + rest if rest else group))
-        return out
-    out2: list[Any] = []
+    combos: list[list[Any]] = [[]]
     for part in present:
-        if out2:
-            out2.append("AND")
-        out2.extend(part)
-    return out2
+        combos = [combo + group for combo in combos for group in _split_or(part)]
+        if sum(len(c) for c in combos) > MAX_CLAUSES:
+            raise InvalidArguments(
+                f"The filters combine into more than {MAX_CLAUSES} clauses; simplify the "
+                "condition (fewer OR alternatives).",
+                details={"field": "condition"},
+            )
+    out: list[Any] = []
+    for combo in combos:
+        if out:
+            out.append("OR")
+        for index, item in enumerate(combo):
+            if index:
+                out.append("AND")
+            out.append(item)
+    return out
 
 
 def _split_or(cond: list[Any]) -> list[list[Any]]:
+    """``[a, "AND", b, "OR", c]`` -> ``[[a, b], [c]]``."""
     groups: list[list[Any]] = [[]]
     for item in cond:
         if item == "OR":
             groups.append([])
-        else:
+        elif item != "AND":
             groups[-1].append(item)
-    return groups
-
-
-def _with_and(cond: list[Any]) -> list[Any]:
-    return [c for c in cond]
+    return [g for g in groups if g]
 
 
 def clause(field: str, op: str, value: Any) -> dict[str, Any]:
