@@ -60,26 +60,39 @@ class Upstream:
         retries: int = 3,
         deadline_s: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 24,  # httpcore scans its whole pool per request: keep it small
+        max_connections: int = 24,
+        shards: int = 4,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = max(1, retries)
         self.deadline_s = deadline_s
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "ontraport-mcp"},
-        )
+        # httpcore re-checks every pooled connection (a readability poll each) twice per
+        # request, so one big pool costs O(connections) per call.  Several small pools used in
+        # turn keep each scan short (make bench: see the commit that introduced shards).
+        shards = max(1, min(shards, max_connections)) if transport is None else 1
+        per_shard = max(1, max_connections // shards)
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+                limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
+                transport=transport,
+                headers={"Accept": "application/json", "User-Agent": "ontraport-mcp"},
+            )
+            for _ in range(shards)
+        ]
+        self._turn = 0
         self._modules: dict[str, ModuleType] = {}
         self._models = importlib.import_module(f"{_CLIENT_PACKAGE}.models")
         self.calls = 0  # upstream requests sent (for tests and the benchmark)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
+
+    def _next_client(self) -> httpx.AsyncClient:
+        self._turn = (self._turn + 1) % len(self._clients)
+        return self._clients[self._turn]
 
     def build_request(
         self, operation_id: str, *, params: dict[str, Any] | None, body: dict[str, Any] | None
@@ -135,7 +148,8 @@ class Upstream:
                 await asyncio.sleep(delay)
             try:
                 self.calls += 1
-                response = await self._client.request(method, url, headers=headers, **request)
+                client = self._next_client()
+                response = await client.request(method, url, headers=headers, **request)
             except httpx.TimeoutException:
                 last_error = UpstreamUnavailable(
                     "Ontraport did not answer in time."
