@@ -29,17 +29,23 @@ from .registry import Entry, Handler, Plan
 from .toolspec import ToolSpec
 
 log = logging.getLogger("ontraport_mcp.executor")
-_VALIDATORS: dict[int, Draft202012Validator] = {}
+# Compiled validators by schema object (the validator keeps its schema alive, so the id stays
+# unique).  Bounded: every manifest refresh brings new custom-object schemas.
+_VALIDATORS: dict[int, tuple[Any, Draft202012Validator]] = {}
+_MAX_VALIDATORS = 4096
 CHARS_PER_TOKEN = 4
 
 
 def _validator(schema: Any) -> Draft202012Validator:
-    key = id(schema)
-    found = _VALIDATORS.get(key)
-    if found is None:
-        found = Draft202012Validator(schema)
-        _VALIDATORS[key] = found
-    return found
+    found = _VALIDATORS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    if len(_VALIDATORS) >= _MAX_VALIDATORS:  # manifests refresh: drop the oldest half
+        for key in list(_VALIDATORS)[: _MAX_VALIDATORS // 2]:
+            del _VALIDATORS[key]
+    validator = Draft202012Validator(schema)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
 
 
 def _integral(value: Any) -> Any:
