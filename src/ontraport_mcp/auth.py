@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import time
-from typing import Any
 
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -157,8 +156,3 @@ class AuthMiddleware:
         await self.app(scope, receive, send_wrapper)
         if session_id and method == "DELETE":
             self.tracker.forget(session_id)
-
-
-def describe(scope: dict[str, Any]) -> str:
-    creds = scope.get(CREDENTIALS_SCOPE_KEY)
-    return repr(creds) if creds else "anonymous"

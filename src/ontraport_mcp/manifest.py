@@ -17,7 +17,7 @@ from typing import Any
 import mcp_types as types
 
 from .meta import AccountMeta, TypeMeta
-from .overrides.manifest_cap import TOOLS_PER_OBJECT, apply_cap, newest_first
+from .overrides.manifest_cap import apply_cap, newest_first
 from .schema_rules import name_problems, schema_problems
 from .toolspec import ToolSpec
 
@@ -330,6 +330,3 @@ def build_manifest(
     by_name = {t.name: t for t in dynamic}
     wire = (*static_wire, *(to_wire(t) for t in dynamic))
     return Manifest(tuple(dynamic), wire, by_name, omitted)
-
-
-TOOLS_PER_CUSTOM_OBJECT = TOOLS_PER_OBJECT

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import uvicorn
 
 from .sandbox.testing import free_port
@@ -82,8 +80,4 @@ async def connect(
             yield client
 
 
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
-__all__ = ["ServerThread", "connect", "httpx"]
+__all__ = ["ServerThread", "connect"]
