@@ -1,12 +1,15 @@
-"""Calls to the Ontraport API through the generated client, over one pooled httpx client.
+"""Calls to the Ontraport API through the generated client, over one pooled HTTP/1.1 transport.
 
 Requests are built by the generated client's per-operation ``_get_kwargs`` (so encodings follow
-``openapi/ontraport.yaml``) and sent with a shared ``httpx.AsyncClient`` carrying the caller's
-credentials per request.  Policy, in one place:
+``openapi/ontraport.yaml``), encoded here the way httpx would encode them, and sent over
+``http11.ConnectionPool`` (keep-alive, bounded) with the caller's credentials per request.  When an
+HTTP(S) proxy applies to the API's host, or a caller passes an httpx transport (unit tests of this
+module), the same bytes go through an ``httpx.AsyncClient`` instead.  Policy, in one place:
 
 * idempotent reads (GET) are retried on 5xx, timeouts and transport errors with jittered
   exponential backoff — at most ``retries`` attempts and never past ``deadline_s``;
-* writes are sent exactly once: a timeout on a write is reported as "may have happened";
+* writes are sent exactly once: a timeout or a broken connection after the request went out is
+  reported as "may have happened";
 * a 429 comes back at once as ``RateLimited`` with ``retry_after_s`` (never slept on);
 * every other error status becomes a structured ``ToolError`` (see ``errors``), with any echo of
   the credentials removed.
@@ -19,15 +22,19 @@ import importlib
 import json
 import random
 import time
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from .credentials import Credentials
 from .errors import ToolError, UpstreamUnavailable, upstream_error
 from .generated.operations import OPERATIONS
+from .http11 import ConnectionPool, RawResponse, SendError
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _CLIENT_PACKAGE = "ontraport_mcp.generated.client"
@@ -37,7 +44,7 @@ _CLIENT_PACKAGE = "ontraport_mcp.generated.client"
 class UpstreamResult:
     status: int
     envelope: dict[str, Any]
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # names lower-cased
 
     @property
     def data(self) -> Any:
@@ -61,38 +68,41 @@ class Upstream:
         deadline_s: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 24,
-        shards: int = 4,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = max(1, retries)
         self.deadline_s = deadline_s
-        # httpcore re-checks every pooled connection (a readability poll each) twice per
-        # request, so one big pool costs O(connections) per call.  Several small pools used in
-        # turn keep each scan short (make bench: see the commit that introduced shards).
-        shards = max(1, min(shards, max_connections)) if transport is None else 1
-        per_shard = max(1, max_connections // shards)
-        self._clients = [
-            httpx.AsyncClient(
-                base_url=self.base_url,
-                timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-                limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
-                transport=transport,
-                headers={"Accept": "application/json", "User-Agent": "ontraport-mcp"},
+        self._pool: ConnectionPool | None = None
+        self._client: httpx.AsyncClient | None = None
+        if transport is None and not proxy_applies(self.base_url):
+            self._pool = ConnectionPool(
+                self.base_url,
+                max_connections=max_connections,
+                connect_timeout_s=connect_timeout_s,
+                timeout_s=timeout_s,
             )
-            for _ in range(shards)
-        ]
-        self._turn = 0
+        else:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+                transport=transport,
+            )
         self._modules: dict[str, ModuleType] = {}
         self._models = importlib.import_module(f"{_CLIENT_PACKAGE}.models")
         self.calls = 0  # upstream requests sent (for tests and the benchmark)
 
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+    @property
+    def transport_name(self) -> str:
+        """``"http11"`` (the built-in pool) or ``"httpx"`` (proxy or injected transport)."""
+        return "http11" if self._pool is not None else "httpx"
 
-    def _next_client(self) -> httpx.AsyncClient:
-        self._turn = (self._turn + 1) % len(self._clients)
-        return self._clients[self._turn]
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     def build_request(
         self, operation_id: str, *, params: dict[str, Any] | None, body: dict[str, Any] | None
@@ -133,10 +143,9 @@ class Upstream:
         body: dict[str, Any] | None = None,
     ) -> UpstreamResult:
         op = OPERATIONS[operation_id]
-        request = self.build_request(operation_id, params=params, body=body)
-        headers = {**request.pop("headers", {}), **credentials.headers()}
-        method = request.pop("method").upper()
-        url = request.pop("url")
+        method, target, headers, content = self.encode(
+            self.build_request(operation_id, params=params, body=body), credentials
+        )
         attempts = self.retries if op.idempotent else 1
         started = time.monotonic()
         last_error: ToolError | None = None
@@ -148,33 +157,17 @@ class Upstream:
                 await asyncio.sleep(delay)
             try:
                 self.calls += 1
-                client = self._next_client()
-                response = await client.request(method, url, headers=headers, **request)
-            except httpx.TimeoutException:
-                last_error = UpstreamUnavailable(
-                    "Ontraport did not answer in time."
-                    + (
-                        ""
-                        if op.idempotent
-                        else " The write may or may not have happened: check before retrying."
-                    ),
-                    status=504,
-                    code="upstream_timeout",
-                )
+                response = await self._send(method, target, headers, content, op.idempotent)
+            except SendError as exc:
+                last_error = _send_error(exc, op.idempotent)
                 continue
-            except httpx.TransportError:
-                last_error = UpstreamUnavailable(
-                    "Could not reach Ontraport (connection failed). Try again shortly.",
-                    code="upstream_unreachable",
-                )
-                continue
-            if response.status_code in RETRY_STATUSES and op.idempotent:
+            if response.status in RETRY_STATUSES and op.idempotent:
                 last_error = self._error(response, credentials)
                 continue
-            if response.status_code >= 400:
+            if response.status >= 400:
                 raise self._error(response, credentials)
             try:
-                envelope = json.loads(response.content) if response.content else {}
+                envelope = json.loads(response.body) if response.body else {}
             except ValueError:
                 last_error = UpstreamUnavailable(
                     "Ontraport sent a response that is not valid JSON.",
@@ -186,30 +179,118 @@ class Upstream:
             if not isinstance(envelope, dict):
                 envelope = {"data": envelope}
             return UpstreamResult(
-                status=response.status_code, envelope=envelope, headers=response.headers
+                status=response.status, envelope=envelope, headers=response.headers
             )
         assert last_error is not None
         raise last_error
 
     @staticmethod
-    def _error(response: httpx.Response, credentials: Credentials) -> ToolError:
+    def encode(
+        request: dict[str, Any], credentials: Credentials
+    ) -> tuple[str, str, dict[str, str], bytes | None]:
+        """Method, target (path + query), headers and body bytes — the encoding httpx uses."""
+        headers = {**_DEFAULT_HEADERS, **request.get("headers", {}), **credentials.headers()}
+        target = request["url"]
+        query = _pairs(request.get("params") or {})
+        if query:
+            target = f"{target}?{urlencode(query)}"
+        content: bytes | None = None
+        if "json" in request:
+            content = json.dumps(
+                request["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+            headers.setdefault("Content-Type", "application/json")
+        elif "data" in request:
+            content = urlencode(_pairs(request["data"])).encode("ascii")
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        return request["method"].upper(), target, headers, content
+
+    async def _send(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        idempotent: bool,
+    ) -> RawResponse:
+        if self._pool is not None:
+            return await self._pool.request(
+                method, target, headers.items(), content, idempotent=idempotent
+            )
+        assert self._client is not None
+        try:
+            response = await self._client.request(
+                method, self.base_url + target, headers=headers, content=content
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            timeout = isinstance(exc, httpx.TimeoutException)
+            raise SendError(str(exc), sent=False, timeout=timeout) from None
+        except httpx.TimeoutException as exc:
+            raise SendError(str(exc), sent=True, timeout=True) from None
+        except httpx.TransportError as exc:
+            raise SendError(str(exc), sent=True) from None
+        headers_out = {name.lower(): value for name, value in response.headers.items()}
+        return RawResponse(response.status_code, headers_out, response.content)
+
+    @staticmethod
+    def _error(response: RawResponse, credentials: Credentials) -> ToolError:
         detail: str | None = None
         try:
-            body = json.loads(response.content)
+            body = json.loads(response.body)
             if isinstance(body, dict):
                 detail = str(body.get("message") or body.get("error") or "") or None
         except ValueError:
-            text = response.text.strip()
+            text = response.body.decode("utf-8", "replace").strip()
             detail = text[:300] if text and "<" not in text[:1] else None
         if detail:
             detail = credentials.redact(detail)
-        return upstream_error(response.status_code, detail, _retry_after(response))
+        return upstream_error(response.status, detail, _retry_after(response))
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    if response.status_code != 429:
+_DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": "ontraport-mcp"}
+_WRITE_CAVEAT = " The write may or may not have happened: check before retrying."
+
+
+def _pairs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Query/form pairs as httpx makes them: lists repeat the key, booleans are true/false."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in values.items():
+        for item in value if isinstance(value, list | tuple) else (value,):
+            text = "true" if item is True else "false" if item is False else item
+            pairs.append((key, "" if text is None else str(text)))
+    return pairs
+
+
+def _send_error(exc: SendError, idempotent: bool) -> UpstreamUnavailable:
+    caveat = _WRITE_CAVEAT if exc.sent and not idempotent else ""
+    if exc.timeout:
+        return UpstreamUnavailable(
+            "Ontraport did not answer in time." + caveat, status=504, code="upstream_timeout"
+        )
+    if not exc.sent:
+        return UpstreamUnavailable(
+            "Could not reach Ontraport (connection failed). Try again shortly.",
+            code="upstream_unreachable",
+        )
+    return UpstreamUnavailable(
+        "The connection to Ontraport broke before its answer arrived." + caveat,
+        code="upstream_connection_lost",
+    )
+
+
+def proxy_applies(base_url: str) -> bool:
+    """Whether the environment routes this URL through a proxy (then httpx carries it)."""
+    parts = urlsplit(base_url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def _retry_after(response: RawResponse) -> float | None:
+    if response.status != 429:
         return None
-    for header in ("Retry-After", "X-Rate-Limit-Reset"):
+    for header in ("retry-after", "x-rate-limit-reset"):
         value = response.headers.get(header)
         if value:
             try:

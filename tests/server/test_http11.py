@@ -1,0 +1,363 @@
+"""The built-in HTTP/1.1 pool against small raw asyncio servers on 127.0.0.1.
+
+Each server here speaks HTTP by hand so a test can make it misbehave in one precise way
+(chunked, close-delimited, compressed, closing idle connections, never answering, …).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import ssl
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import trustme
+
+from ontraport_mcp.credentials import Credentials
+from ontraport_mcp.errors import UpstreamUnavailable
+from ontraport_mcp.http11 import ConnectionPool, SendError
+from ontraport_mcp.upstream import Upstream
+
+pytestmark = pytest.mark.anyio
+CREDS = Credentials(app_id="2_AppID_secret", api_key="key-very-secret")
+OK_BODY = json.dumps({"code": 0, "data": [{"id": "1"}], "account_id": 7}).encode()
+
+Handler = Callable[["Exchange"], Awaitable[None]]
+
+
+class Exchange:
+    """One request as the test server read it, and the means to answer it."""
+
+    def __init__(self, head: bytes, body: bytes, writer: asyncio.StreamWriter, index: int):
+        self.head, self.body, self.writer, self.index = head, body, writer, index
+
+    @property
+    def request_line(self) -> str:
+        return self.head.split(b"\r\n", 1)[0].decode()
+
+    def answer(self, body: bytes = OK_BODY, *, status: int = 200, headers: str = "") -> None:
+        self.writer.write(
+            f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{headers}\r\n".encode() + body
+        )
+
+
+class Server:
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[Exchange] = []
+        self.connections = 0
+        self.open_now = 0
+        self.max_open = 0
+        self.port = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.open_now += 1
+        self.max_open = max(self.max_open, self.open_now)
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                body = await reader.readexactly(length) if length else b""
+                exchange = Exchange(head, body, writer, len(self.requests))
+                self.requests.append(exchange)
+                await self.handler(exchange)
+                if writer.is_closing():
+                    return
+                await writer.drain()
+        finally:
+            self.open_now -= 1
+            writer.close()
+
+
+@asynccontextmanager
+async def serve(
+    handler: Handler, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[Server]:
+    server = Server(handler)
+    listener = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=ssl_context)
+    server.port = listener.sockets[0].getsockname()[1]
+    try:
+        yield server
+    finally:
+        listener.close()
+        await asyncio.wait_for(listener.wait_closed(), 5)
+
+
+async def ok(exchange: Exchange) -> None:
+    exchange.answer()
+
+
+def pool_for(server: Server, **kw: object) -> ConnectionPool:
+    return ConnectionPool(f"http://127.0.0.1:{server.port}/1", **kw)  # type: ignore[arg-type]
+
+
+async def test_keep_alive_reuses_one_connection_and_sends_the_prefix_and_host():
+    async with serve(ok) as server:
+        pool = pool_for(server)
+        for _ in range(10):
+            response = await pool.request("GET", "/objects?objectID=0", [("Accept", "x")])
+            assert response.status == 200 and response.body == OK_BODY
+        await pool.aclose()
+    assert server.connections == 1
+    assert server.requests[0].request_line == "GET /1/objects?objectID=0 HTTP/1.1"
+    assert f"Host: 127.0.0.1:{server.port}".encode() in server.requests[0].head
+
+
+async def test_chunked_body_and_repeated_headers():
+    async def chunked(exchange: Exchange) -> None:
+        exchange.writer.write(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\nx-a: 2\r\n\r\n"
+            b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        )
+
+    async with serve(chunked) as server:
+        pool = pool_for(server)
+        first = await pool.request("GET", "/a", [])
+        second = await pool.request("GET", "/b", [])
+        await pool.aclose()
+    assert first.body == second.body == b"hello world"
+    assert first.headers["x-a"] == "1, 2"
+    assert server.connections == 1
+
+
+async def test_close_delimited_body_ends_at_eof_and_is_not_reused():
+    async def close_delimited(exchange: Exchange) -> None:
+        exchange.writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
+        exchange.writer.close()
+
+    async with serve(close_delimited) as server:
+        pool = pool_for(server)
+        assert (await pool.request("GET", "/a", [])).body == b"all of it"
+        assert (await pool.request("GET", "/a", [])).body == b"all of it"
+        await pool.aclose()
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    "encoding, compress",
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, no zlib header
+    ],
+)
+async def test_compressed_bodies_are_decoded(encoding, compress):
+    async def compressed(exchange: Exchange) -> None:
+        assert b"Accept-Encoding: gzip, deflate" in exchange.head
+        exchange.answer(compress(OK_BODY * 50), headers=f"Content-Encoding: {encoding}\r\n")
+
+    async with serve(compressed) as server:
+        pool = pool_for(server)
+        response = await pool.request("GET", "/a", [])
+        await pool.aclose()
+    assert response.body == OK_BODY * 50 and "content-encoding" not in response.headers
+
+
+async def test_corrupt_or_unknown_encoding_is_an_error():
+    async def corrupt(exchange: Exchange) -> None:
+        encoding = "gzip" if exchange.index == 0 else "br"
+        exchange.answer(b"not compressed", headers=f"Content-Encoding: {encoding}\r\n")
+
+    async with serve(corrupt) as server:
+        pool = pool_for(server)
+        with pytest.raises(SendError, match="corrupt"):
+            await pool.request("GET", "/a", [])
+        with pytest.raises(SendError, match="unsupported content encoding"):
+            await pool.request("GET", "/a", [])
+        await pool.aclose()
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced():
+    async def answer_then_close(exchange: Exchange) -> None:
+        exchange.answer()
+        await exchange.writer.drain()
+        exchange.writer.close()  # keep-alive promised, then dropped while idle
+
+    async with serve(answer_then_close) as server:
+        pool = pool_for(server)
+        await pool.request("GET", "/a", [])
+        await asyncio.sleep(0.05)  # the FIN arrives
+        await pool.request("POST", "/b", [], b"x=1", idempotent=False)
+        await pool.aclose()
+    assert server.connections == 2 and len(server.requests) == 2
+
+
+async def test_writes_do_not_reuse_a_connection_idle_longer_than_write_idle_s():
+    async with serve(ok) as server:
+        pool = pool_for(server, write_idle_s=0.05)
+        await pool.request("GET", "/a", [])
+        await asyncio.sleep(0.1)
+        await pool.request("GET", "/a", [])  # a read may reuse it
+        assert server.connections == 1
+        await asyncio.sleep(0.1)
+        await pool.request("POST", "/b", [], b"{}", idempotent=False)  # a write gets a fresh one
+        assert server.connections == 2
+        await pool.request("GET", "/a", [])  # and the older idle one is still usable
+        await pool.aclose()
+    assert server.connections == 2
+
+
+async def test_the_pool_never_opens_more_than_its_bound_and_serves_every_waiter():
+    async def slow(exchange: Exchange) -> None:
+        await asyncio.sleep(0.02)
+        exchange.answer()
+
+    async with serve(slow) as server:
+        pool = pool_for(server, max_connections=3)
+        results = await asyncio.gather(*(pool.request("GET", "/a", []) for _ in range(20)))
+        assert pool.open_connections <= 3
+        await pool.aclose()
+    assert all(r.status == 200 for r in results)
+    assert server.max_open <= 3 and len(server.requests) == 20
+
+
+async def test_cancelled_waiters_and_requests_do_not_leak_slots():
+    release = asyncio.Event()
+
+    async def held(exchange: Exchange) -> None:
+        if exchange.index == 0:
+            await release.wait()
+        exchange.answer()
+
+    async with serve(held) as server:
+        pool = pool_for(server, max_connections=1)
+        first = asyncio.create_task(pool.request("GET", "/a", []))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.create_task(pool.request("GET", "/a", []))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        first.cancel()  # mid-exchange: that connection cannot be reused
+        for task in (first, waiting):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        release.set()
+        assert (await asyncio.wait_for(pool.request("GET", "/a", []), 5)).status == 200
+        assert pool.open_connections == 1
+        await pool.aclose()
+
+
+async def test_no_answer_is_a_timeout_that_says_the_request_was_sent():
+    async def silent(exchange: Exchange) -> None:
+        await asyncio.sleep(5)
+
+    async with serve(silent) as server:
+        pool = pool_for(server, timeout_s=0.2)
+        with pytest.raises(SendError) as info:
+            await pool.request("GET", "/a", [])
+        await pool.aclose()
+    assert info.value.timeout and info.value.sent
+
+
+async def test_refused_connection_says_nothing_was_sent():
+    async with serve(ok) as server:
+        port = server.port
+    pool = ConnectionPool(f"http://127.0.0.1:{port}/1", connect_timeout_s=1)
+    with pytest.raises(SendError) as info:
+        await pool.request("POST", "/a", [], b"{}", idempotent=False)
+    assert not info.value.sent and not info.value.timeout
+    assert pool.open_connections == 0
+
+
+async def test_malformed_response_and_oversized_headers_values_are_errors():
+    async def garbage(exchange: Exchange) -> None:
+        exchange.writer.write(b"SMTP ready\r\n\r\n")
+
+    async with serve(garbage) as server:
+        pool = pool_for(server)
+        with pytest.raises(SendError, match="malformed"):
+            await pool.request("GET", "/a", [])
+        with pytest.raises(SendError, match="line break"):
+            await pool.request("GET", "/a", [("Api-Key", "a\r\nX-Evil: 1")])
+        await pool.aclose()
+    assert len(server.requests) == 1  # the injected header never left the process
+
+
+async def test_tls_with_a_trusted_ca_works_and_an_untrusted_one_is_refused():
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    async with serve(ok, ssl_context=server_ctx) as server:
+        pool = ConnectionPool(f"https://127.0.0.1:{server.port}/1", ssl_context=client_ctx)
+        assert (await pool.request("GET", "/a", [])).body == OK_BODY
+        await pool.aclose()
+        untrusted = ConnectionPool(f"https://127.0.0.1:{server.port}/1")  # certifi's CAs only
+        with pytest.raises(SendError) as info:
+            await untrusted.request("GET", "/a", [])
+        await untrusted.aclose()
+    assert not info.value.sent
+
+
+# -- through Upstream ------------------------------------------------------------------------
+
+
+async def test_a_write_whose_connection_breaks_is_sent_once_and_reported_as_uncertain():
+    async def drop(exchange: Exchange) -> None:
+        exchange.writer.close()  # read the request, never answer
+
+    async with serve(drop) as server:
+        upstream = Upstream(f"http://127.0.0.1:{server.port}/1")
+        assert upstream.transport_name == "http11"
+        with pytest.raises(UpstreamUnavailable) as info:
+            await upstream.call("refund_transactions", CREDS, body={"ids": "1"})
+        with pytest.raises(UpstreamUnavailable):
+            await upstream.call("list_objects", CREDS, params={"objectID": 0})
+        await upstream.aclose()
+    assert info.value.code == "upstream_connection_lost"
+    assert "may or may not have happened" in info.value.message
+    writes = [r for r in server.requests if r.request_line.startswith("PUT")]
+    reads = [r for r in server.requests if r.request_line.startswith("GET")]
+    assert len(writes) == 1 and len(reads) == 3  # reads are retried, the write never is
+
+
+async def test_upstream_encodes_requests_exactly_like_httpx():
+    """Query strings, JSON and form bodies: the bytes httpx would have sent."""
+    upstream = Upstream("http://127.0.0.1:9/1")
+    cases = [
+        (
+            "list_objects",
+            {"objectID": 0, "condition": '[{"field":{"field":"x y"}}]', "range": 5},
+            None,
+        ),
+        ("create_object", None, {"objectID": 0, "firstname": "Zoë", "f1": True, "n": 1.5}),
+        ("add_tags", None, {"objectID": 0, "ids": "1,2", "add_list": "3"}),
+    ]
+    for op, params, body in cases:
+        request = upstream.build_request(op, params=params, body=body)
+        method, target, headers, content = upstream.encode(dict(request), CREDS)
+        kwargs = {k: v for k, v in request.items() if k in ("params", "json", "data")}
+        reference = httpx.Client(base_url="http://127.0.0.1:9/1").build_request(
+            request["method"], request["url"], headers=request.get("headers"), **kwargs
+        )
+        assert method == reference.method
+        assert "http://127.0.0.1:9/1" + target == str(reference.url)
+        assert (content or b"") == reference.read()
+        assert headers.get("Content-Type") == reference.headers.get("Content-Type")
+        assert headers["Api-Key"] == "key-very-secret"
+    await upstream.aclose()
+
+
+async def test_a_configured_proxy_routes_through_httpx(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    proxied = Upstream("https://api.ontraport.com/1")
+    assert proxied.transport_name == "httpx"
+    monkeypatch.setenv("NO_PROXY", "api.ontraport.com")
+    direct = Upstream("https://api.ontraport.com/1")
+    assert direct.transport_name == "http11"
+    await proxied.aclose()
+    await direct.aclose()
