@@ -37,6 +37,7 @@ from .context import Services, ToolContext
 from .credentials import Credentials
 from .errors import ToolError
 from .executor import ToolOutcome, run_tool
+from .fastpath import FastToolCalls
 from .generated.tools import TOOLS
 from .manifest import Manifest, build_manifest, to_wire
 from .meta import AccountMeta, MetaCache
@@ -239,9 +240,12 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
         stateless=True,
         security_settings=transport_security(settings),
     )
+    modern_app: Any = StreamableHTTPASGIApp(modern)
+    if settings.fast_tool_calls:
+        modern_app = FastToolCalls(mcp, modern_app, transport_security(settings))
     tracker = SessionTracker(manager, idle_timeout_s=settings.session_idle_timeout_s)
     endpoint = AuthMiddleware(
-        EraDispatch(StreamableHTTPASGIApp(manager), StreamableHTTPASGIApp(modern)),
+        EraDispatch(StreamableHTTPASGIApp(manager), modern_app),
         settings=settings,
         tracker=tracker,
     )
@@ -273,6 +277,7 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.mcp = mcp
+    starlette.state.fast_calls = modern_app if isinstance(modern_app, FastToolCalls) else None
     starlette.state.tracker = tracker
     starlette.state.started_at = time.time()
     return starlette

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     session_idle_timeout_s: float = 1800.0
     max_sessions: int = 10_000
+    # 2026-07-28 tools/call of tools that never confirm, answered without the SDK's per-request
+    # pipeline (see fastpath.py); false keeps the SDK's OpenTelemetry span for every call
+    fast_tool_calls: bool = True
 
     # manifest
     manifest_cap: int = 100
