@@ -21,7 +21,7 @@ import mcp_types as types
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from . import confirm, guard
+from . import confirm, guard, wirejson
 from .audit import audit
 from .context import ToolContext
 from .errors import InvalidArguments, ToolError
@@ -257,7 +257,7 @@ def _ask(ctx: ToolContext, plan: Plan, fp: str) -> dict[str, Any]:
 
 
 def _success(ctx: ToolContext, result: dict[str, Any]) -> types.CallToolResult:
-    text = json.dumps(result, separators=(",", ":"), default=str)
+    text = wirejson.dumps(result)
     budget = ctx.settings.result_token_budget * CHARS_PER_TOKEN
     if len(text) > budget and isinstance(result.get("records"), list):
         result, text = _cut(result, budget)
@@ -268,12 +268,8 @@ def _cut(result: dict[str, Any], budget: int) -> tuple[dict[str, Any], str]:
     """Drop records from the end until the result fits, and say so explicitly."""
     records = list(result["records"])
     total = len(records)
-    sizes = [len(json.dumps(r, separators=(",", ":"), default=str)) + 1 for r in records]
-    room = (
-        budget
-        - 600
-        - (len(json.dumps({k: v for k, v in result.items() if k != "records"}, default=str)))
-    )
+    sizes = [len(wirejson.dumps(r)) + 1 for r in records]
+    room = budget - 600 - len(wirejson.dumps({k: v for k, v in result.items() if k != "records"}))
     kept = 0
     used = 0
     for size in sizes:
@@ -291,7 +287,7 @@ def _cut(result: dict[str, Any], budget: int) -> tuple[dict[str, Any], str]:
         "Ask for fewer fields with `fields`, or a smaller page with `range`, and continue with "
         f"`start` + {kept}."
     )
-    return cut, json.dumps(cut, separators=(",", ":"), default=str)
+    return cut, wirejson.dumps(cut)
 
 
 def _failure(exc: ToolError) -> types.CallToolResult:

@@ -37,6 +37,7 @@ from mcp.shared.inbound import (
 from mcp_types import SERVER_INFO_META_KEY
 from starlette.requests import Request
 
+from . import wirejson
 from .auth import CREDENTIALS_SCOPE_KEY
 from .context import ToolContext
 from .credentials import Credentials
@@ -156,10 +157,10 @@ class FastToolCalls:
         text = result.content[0].text if result.content else ""  # type: ignore[union-attr]
         structured = result.structured_content
         if result.is_error or structured is None:
-            structured_json = json.dumps(structured, separators=(",", ":"))
+            structured_json = wirejson.dumps(structured)
         else:
             structured_json = text  # the executor's text block is this very JSON (_success)
-        content = f'[{{"text":{json.dumps(text)},"type":"text"}}]'
+        content = f'[{{"text":{wirejson.dumps(text)},"type":"text"}}]'
         is_error = "true" if result.is_error else "false"
         return (
             f'{{"jsonrpc":"2.0","id":{json.dumps(request_id)},"result":{{"content":{content},'

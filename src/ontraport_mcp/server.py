@@ -66,6 +66,7 @@ class OntraportMCP:
             connect_timeout_s=settings.connect_timeout_s,
             retries=settings.read_retries,
             deadline_s=settings.retry_deadline_s,
+            max_connections=settings.max_connections,
         )
         self.services = Services(
             settings=settings,

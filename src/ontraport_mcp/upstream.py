@@ -31,6 +31,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
+from . import wirejson
 from .credentials import Credentials
 from .errors import ToolError, UpstreamUnavailable, upstream_error
 from .generated.operations import OPERATIONS
@@ -167,7 +168,7 @@ class Upstream:
             if response.status >= 400:
                 raise self._error(response, credentials)
             try:
-                envelope = json.loads(response.body) if response.body else {}
+                envelope = wirejson.loads(response.body) if response.body else {}
             except ValueError:
                 last_error = UpstreamUnavailable(
                     "Ontraport sent a response that is not valid JSON.",
@@ -236,7 +237,7 @@ class Upstream:
     def _error(response: RawResponse, credentials: Credentials) -> ToolError:
         detail: str | None = None
         try:
-            body = json.loads(response.body)
+            body = wirejson.loads(response.body)
             if isinstance(body, dict):
                 detail = str(body.get("message") or body.get("error") or "") or None
         except ValueError:
