@@ -27,14 +27,14 @@ MAX_DESCRIPTION = 1200
 CONFIRMATION_INPUT: dict[str, Any] = {
     "confirmation_token": {
         "type": "string",
-        "description": "From a confirmation_required result; resend with identical arguments.",
+        "description": "From a confirmation_required result.",
     },
 }
 FORCE_INPUT: dict[str, Any] = {
     "force": {
         "type": "boolean",
         "default": False,
-        "description": "Repeat a call that already succeeded in the last 10 minutes.",
+        "description": "Repeat a call that succeeded in the last 10 minutes.",
     },
 }
 CONFIRMATION_OUTPUT: dict[str, Any] = {
@@ -61,6 +61,9 @@ class ToolRecord:
     binding: dict[str, Any] | None
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
+    # keys of every successful result: the catalog's output `required` (for D/$ tools the
+    # output schema itself requires only `status`, since a confirmation result has no others)
+    success_keys: tuple[str, ...] = ()
 
     @property
     def annotations(self) -> dict[str, Any]:
@@ -152,6 +155,7 @@ def _tool(
         problems.error(where, f"binding names unknown operationId {binding.get('operation')!r}")
     input_schema = _expand(entry.get("input") or {"type": "object"}, fragments, where, problems)
     output_schema = _expand(entry.get("output") or {"type": "object"}, fragments, where, problems)
+    success_keys = tuple(output_schema.get("required") or ())
     if tool_class in CONFIRMED_CLASSES:
         input_schema = _with_properties(input_schema, CONFIRMATION_INPUT)
         if tool_class == "$":
@@ -173,6 +177,7 @@ def _tool(
         binding=binding,
         input_schema=input_schema,
         output_schema=output_schema,
+        success_keys=success_keys,
     )
 
 

@@ -127,6 +127,8 @@ def _stub(tool: ToolRecord, ops: dict[str, Operation]) -> dict[str, Any]:
         "binding": binding,
         "input_schema": tool.input_schema,
         "output_schema": compact_output(tool.output_schema),
+        "wire_input_schema": wire_input(tool.input_schema),
+        "wire_output_schema": wire_output(tool.output_schema, tool.success_keys),
     }
 
 
@@ -147,6 +149,84 @@ def compact_output(schema: Any) -> Any:
             out[key] = {name: compact_output(sub) for name, sub in value.items()}  # names stay
         else:
             out[key] = compact_output(value)
+    return out
+
+
+# Limits that only guard against abuse or mistakes no model makes: ``tools/list`` leaves them out,
+# the server still enforces every one (arguments are checked against the full schema).  Also left
+# out: ``minItems: 1`` and a ``minimum`` of 0 or 1 (ids, offsets and amounts are never negative).
+_GUARD_KEYWORDS = frozenset({"pattern", "minLength", "maxLength", "uniqueItems", "minProperties"})
+_GUARD_MAX_ITEMS = 50  # maxItems above this (500 ids, 100 fields) is a guard rail
+_GUARD_MAXIMUM = 1000  # maximum at or above this (money 1e9, quantity, trial days) is a guard rail
+
+
+def wire_input(schema: Any) -> Any:
+    """The input schema as ``tools/list`` sends it: what a model needs to form a valid call.
+
+    Kept: names, types, enums, required, ``additionalProperties: false``, alternatives, defaults,
+    the bounds that shape a call (range ≤ 50, payment_count ≥ 2, at most 10 tax_ids, ...) and the
+    descriptions, which state the formats (e.g. "ISO 8601 or Unix seconds" where the full schema
+    has a regex).  Left out: titles, ``additionalProperties: true`` (the default) and the guard
+    rails above.  Validation always uses the full schema, so the arguments accepted and refused
+    are exactly the same."""
+    if isinstance(schema, list):
+        return [wire_input(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" or key in _GUARD_KEYWORDS:
+            continue
+        if key == "additionalProperties" and value is True:
+            continue  # the JSON Schema default
+        if key == "minItems" and value == 1:
+            continue
+        if key == "maxItems" and isinstance(value, int) and value > _GUARD_MAX_ITEMS:
+            continue
+        if key == "maximum" and isinstance(value, (int, float)) and value >= _GUARD_MAXIMUM:
+            continue
+        if key == "minimum" and value in (0, 1) and schema.get("type") in ("integer", "number"):
+            continue
+        if key in ("properties", "patternProperties") and isinstance(value, dict):
+            out[key] = {name: wire_input(sub) for name, sub in value.items()}  # names stay
+        else:
+            out[key] = wire_input(value)
+    return out
+
+
+def wire_output(schema: dict[str, Any], success_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The output schema as ``tools/list`` sends it: the keys every result has (``required``,
+    plus for D/$ tools the keys of every successful result), with their types and enums.
+
+    Optional keys, nested structure (an array of records is ``{type: array, items: {type:
+    object}}``), prose and ``additionalProperties: true`` (the JSON Schema default) are left out:
+    the result shows them.  Still a correct schema of every result, and the full one stays in
+    ``catalog.json`` and the generated ``output_schema`` (which tests check results against)."""
+    compact = compact_output(schema)
+    keep = set(compact.get("required") or ()) | set(success_keys)
+    out: dict[str, Any] = {}
+    for key, value in compact.items():
+        if key == "additionalProperties" and value is True:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            value = {name: _shallow(sub) for name, sub in value.items() if name in keep}
+        out[key] = value
+    return out
+
+
+def _shallow(schema: Any) -> Any:
+    """A property's type without its inner structure."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("properties", "required") or (key == "additionalProperties" and value is True):
+            continue
+        if key in ("items", "additionalProperties") and isinstance(value, dict):
+            value = _shallow(value)
+        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+            value = [_shallow(v) for v in value]
+        out[key] = value
     return out
 
 

@@ -68,6 +68,11 @@ class ToolSpec:
     binding: Binding | None = None
     object_type_id: int | None = None  # fixed type for custom-object tools
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # What ``tools/list`` shows, when leaner than the schemas above (codegen fills these for the
+    # static tools: see ``codegen/render.py``).  ``input_schema`` stays the one arguments are
+    # validated against; ``output_schema`` the one results are checked against in tests.
+    wire_input_schema: Mapping[str, Any] | None = None
+    wire_output_schema: Mapping[str, Any] | None = None
 
     @property
     def annotations(self) -> dict[str, Any]:
@@ -83,8 +88,12 @@ class ToolSpec:
             "name": self.name,
             "title": self.title,
             "description": self.description,
-            "inputSchema": self.input_schema,
-            "outputSchema": self.output_schema,
+            "inputSchema": (
+                self.input_schema if self.wire_input_schema is None else self.wire_input_schema
+            ),
+            "outputSchema": (
+                self.output_schema if self.wire_output_schema is None else self.wire_output_schema
+            ),
             "annotations": self.annotations,
         }
 

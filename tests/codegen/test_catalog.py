@@ -1,5 +1,10 @@
 """Invariants over the whole generated inventory (style note 9)."""
 
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
 from ontraport_mcp.generated.tools import ACCESS_POLICY, TOOLS
 from ontraport_mcp.schema_rules import name_problems, schema_problems
 
@@ -115,6 +120,67 @@ def test_descriptions_are_bounded_and_have_examples():
     for tool in TOOLS:
         assert 80 < len(tool.description) <= 1200, tool.name
         assert "Example" in tool.description, tool.name
+
+
+def test_examples_are_valid_arguments():
+    for tool in TOOLS:
+        example = json.loads(tool.description.rsplit("Example: ", 1)[1])
+        errors = list(Draft202012Validator(tool.input_schema).iter_errors(example))
+        assert not errors, (tool.name, errors[0].message if errors else None)
+
+
+def test_listed_schemas_only_leave_keywords_out():
+    """tools/list may omit guard rails and optional result keys, never change or add anything:
+    every argument the server accepts is valid against the listed input schema (with the same
+    argument names, types, enums and required), every result against the listed output schema."""
+    for tool in TOOLS:
+        wire = tool.wire()
+        _relaxes(wire["inputSchema"], tool.input_schema, tool.name, is_input=True)
+        _relaxes(wire["outputSchema"], tool.output_schema, tool.name, is_input=False)
+        assert wire["outputSchema"]["required"] == tool.output_schema["required"], tool.name
+
+
+def test_formats_left_out_of_the_listing_are_stated_in_words():
+    for tool in TOOLS:
+        listed = tool.wire()["inputSchema"]["properties"]
+        for name, full in tool.input_schema["properties"].items():
+            if "pattern" in json.dumps(full):
+                assert "ISO 8601" in listed[name].get("description", ""), (tool.name, name)
+
+
+def test_default_manifest_stays_small():
+    """tools/list of an account without custom objects: all 48 tools, compact JSON."""
+    text = json.dumps([t.wire() for t in TOOLS], separators=(",", ":"), ensure_ascii=False)
+    assert len(text) <= 62_000, len(text)  # a guard against regrowth (bench: 10k-token target)
+
+
+def _relaxes(wire: Any, full: Any, where: str, *, is_input: bool) -> None:
+    assert isinstance(wire, dict) and isinstance(full, dict), where
+    if is_input:
+        kept = ("type", "enum", "required", "anyOf", "items", "properties", "format")
+        for key in kept:
+            assert (key in wire) is (key in full), (where, key)
+        if full.get("additionalProperties") is False:
+            assert wire.get("additionalProperties") is False, where
+    else:
+        assert wire.get("type") == full.get("type") and wire.get("enum") == full.get("enum")
+    for key, value in wire.items():
+        assert key in full, (where, key)
+        if key == "properties":
+            if is_input:
+                assert set(value) == set(full[key]), where
+            for name, sub in value.items():
+                _relaxes(sub, full[key][name], f"{where}.{name}", is_input=is_input)
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            _relaxes(value, full[key], f"{where}[]", is_input=is_input)
+        elif key == "required" and not is_input:
+            assert set(value) <= set(full[key]), where
+        elif key == "anyOf":
+            assert len(value) == len(full[key]), where
+            for sub, full_sub in zip(value, full[key], strict=True):
+                _relaxes(sub, full_sub, f"{where}|", is_input=is_input)
+        else:
+            assert value == full[key], (where, key)
 
 
 def test_access_policy_covers_the_documented_types():
