@@ -139,6 +139,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                         "session cycles",
                         lambda: scenarios.session_cycles(plan, upstream_port, _log),
                     ),
+                    "census": section(
+                        "session census", lambda: scenarios.session_census(plan, _log)
+                    ),
                 }
     if "sandbox" in only:
         rep["sandbox"] = section("sandbox", lambda: scenarios.sandbox(plan, _log))

@@ -93,7 +93,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 kib,
                 kib <= 20,
                 f"{idle['sessions']} sessions open"
-                + ("" if kib <= 20 else "; see the findings on per-session SDK state"),
+                + ("" if kib <= 20 else "; see the census under Memory: SDK per-session state"),
             )
         )
     cycles = report.get("sessions", {}).get("cycles")
@@ -257,6 +257,21 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| RSS along the way (MiB) | {trace} |",
                 f"| cycles per second (c=16) | {_f(cycles['cycles_per_s'], 0)} |",
             ]
+    census = sessions.get("census")
+    if census and "top" in census:
+        lines += [
+            "",
+            f"What one idle session keeps alive (`python -m bench.census`, {census['sessions']} "
+            f"sessions, gc-tracked objects, shallow sizes): {census['objects_per_session']} "
+            f"objects, {_f(census['shallow_bytes_per_session'] / 1024)} KiB.",
+            "",
+            "| type | objects / session | bytes / session |",
+            "|---|---|---|",
+            *(
+                f"| `{row['type']}` | {row['objects_per_session']} | {row['bytes_per_session']:,} |"
+                for row in census["top"]
+            ),
+        ]
     other: list[str] = []
     gen = report.get("codegen")
     if gen and "wall_s" in gen:

@@ -440,6 +440,23 @@ def idle_sessions(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
         return asyncio.run(go())
 
 
+def session_census(plan: Plan, log: Any) -> dict[str, Any]:
+    """What an idle session keeps alive, by object type (``bench.census`` in its own process)."""
+    n = min(plan.idle_sessions, 300)
+    log(f"  census of {n} idle sessions")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.census", "--sessions", str(n)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.census exited {done.returncode}: {done.stderr[-500:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def session_cycles(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
     n = plan.cycles
     with procs.mcp_server(upstream_port) as (server, port):
