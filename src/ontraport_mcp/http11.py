@@ -121,6 +121,10 @@ class _Connection(asyncio.Protocol):
         waiter, parser = self._waiter, self._parser
         if waiter is None or parser is None or waiter.done():
             return
+        if 100 <= parser.get_status_code() < 200:  # 100 Continue, 103 Early Hints: not the answer
+            self._headers, self._body, self._size = [], [], 0
+            self._headers_done = self._framed = False
+            return
         headers: dict[str, str] = {}
         for name, value in self._headers:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")

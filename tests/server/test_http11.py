@@ -132,6 +132,21 @@ async def test_chunked_body_and_repeated_headers():
     assert server.connections == 1
 
 
+async def test_interim_1xx_responses_are_skipped():
+    async def early_hints(exchange: Exchange) -> None:
+        exchange.writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n")
+        exchange.answer(headers="X-Final: yes\r\n")
+
+    async with serve(early_hints) as server:
+        pool = pool_for(server)
+        first = await pool.request("GET", "/a", [])
+        second = await pool.request("GET", "/a", [])
+        await pool.aclose()
+    assert first.status == second.status == 200 and first.body == OK_BODY
+    assert "link" not in first.headers and first.headers["x-final"] == "yes"
+    assert server.connections == 1
+
+
 async def test_close_delimited_body_ends_at_eof_and_is_not_reused():
     async def close_delimited(exchange: Exchange) -> None:
         exchange.writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
