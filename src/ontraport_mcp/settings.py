@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     timeout_s: float = 30.0
     connect_timeout_s: float = 5.0
     read_retries: int = 3  # attempts, idempotent reads only
-    max_connections: int = 24  # open to the API at once, all accounts together
+    max_connections: int = 64  # open to the API at once, all accounts together
     retry_deadline_s: float = 20.0
 
     # transport

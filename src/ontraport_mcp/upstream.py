@@ -68,7 +68,7 @@ class Upstream:
         retries: int = 3,
         deadline_s: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 24,
+        max_connections: int = 64,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = max(1, retries)
