@@ -218,6 +218,23 @@ def markdown(report: dict[str, Any]) -> str:
             "other machines, other runs). *1-core capacity* = 1000 / server CPU ms per call: what "
             "one worker would do with a core to itself.",
         ]
+        repeated = [row for row in calls["rows"] if len(row.get("windows", [])) > 1]
+        if repeated:
+            lines += [
+                "",
+                f"Each point was measured in {len(repeated[0]['windows'])} windows; the table "
+                "shows the one where other processes used the least CPU. Every window, as "
+                "calls/s (other cores):",
+                "",
+                *(
+                    f"- {row['delay_ms']} ms, c={row['concurrency']}: "
+                    + ", ".join(
+                        f"{_f(w['throughput_rps'], 0)} ({_f(w['other_cores'])})"
+                        for w in row["windows"]
+                    )
+                    for row in repeated
+                ),
+            ]
     lists = report.get("tools_list", {})
     if lists.get("by_custom_objects"):
         lines += [

@@ -52,12 +52,13 @@ class Plan:
     sandbox_window_s: float
     codegen: bool
     settle_s: float  # pause before reading a server's RSS
+    repeats: int  # windows per tools/call point; the one least disturbed by other processes wins
 
 
 PLANS = {
-    "smoke": Plan("smoke", 0.15, 0.4, (1, 16), (0, 25), 2, 20, 40, 100, 0.4, False, 0.3),
-    "quick": Plan("quick", 0.5, 2.5, (1, 16, 64), (0, 25), 2, 100, 300, 1000, 2.5, False, 0.7),
-    "full": Plan("full", 1.5, 8.0, (1, 16, 64), (0, 25), 2, 300, 1000, 10_000, 8.0, True, 1.0),
+    "smoke": Plan("smoke", 0.15, 0.4, (1, 16), (0, 25), 2, 20, 40, 100, 0.4, False, 0.3, 1),
+    "quick": Plan("quick", 0.5, 2.5, (1, 16, 64), (0, 25), 2, 100, 300, 1000, 2.5, False, 0.7, 1),
+    "full": Plan("full", 1.5, 6.0, (1, 16, 64), (0, 25), 2, 300, 1000, 10_000, 8.0, True, 1.0, 3),
 }
 
 
@@ -189,48 +190,80 @@ def call_matrix(
         for delay in plan.delays_ms:
             procs.control(upstream_port, "POST", f"/_bench/config?delay_ms={delay}")
             for c in plan.concurrencies:
-                log(f"  floor   delay={delay:>2} ms c={c:<3}")
-                _, floor_row = _load(
-                    upstream_port, floor, plan, c, UPSTREAM_OK, {"upstream": upstream}
-                )
-                log(f"  server  delay={delay:>2} ms c={c:<3}")
-                res, row = _load(
-                    port, call, plan, c, MCP_CALL_OK, {"server": server, "upstream": upstream}
-                )
-                cpu = row["cpu_cores"].get("server")
-                row["server_cpu_ms_per_call"] = (
-                    round(cpu * res.window_s * 1000 / res.completed, 4)
-                    if cpu is not None and res.completed
-                    else None
-                )
-                row["one_core_capacity_rps"] = (
-                    round(1000 / row["server_cpu_ms_per_call"], 1)
-                    if row["server_cpu_ms_per_call"]
-                    else None
-                )
-                overhead = {
-                    f"{p}_ms": _round(row[f"{p}_ms"] - floor_row[f"{p}_ms"])
-                    if row[f"{p}_ms"] is not None and floor_row[f"{p}_ms"] is not None
-                    else None
-                    for p in ("p50", "p95", "p99")
-                }
-                rows.append(
+                # Each point is measured plan.repeats times (floor and server back to back);
+                # the pair whose server window had the least CPU from other processes is
+                # reported, every window is listed.  This machine is shared.
+                pairs = [
+                    _call_pair(
+                        plan, upstream, upstream_port, server, port, call, floor, delay, c, log
+                    )
+                    for _ in range(plan.repeats)
+                ]
+                chosen = min(pairs, key=_interference)
+                chosen["windows"] = [
                     {
-                        "delay_ms": delay,
-                        "concurrency": c,
-                        "floor": floor_row,
-                        "server": row,
-                        "overhead_over_floor": overhead,
-                        "throughput_vs_floor": _round(
-                            row["throughput_rps"] / floor_row["throughput_rps"]
-                            if floor_row["throughput_rps"]
-                            else None
-                        ),
+                        "throughput_rps": p["server"]["throughput_rps"],
+                        "p50_overhead_ms": p["overhead_over_floor"]["p50_ms"],
+                        "server_cpu_ms_per_call": p["server"]["server_cpu_ms_per_call"],
+                        "other_cores": p["server"]["cpu_cores"].get("other"),
                     }
-                )
+                    for p in pairs
+                ]
+                rows.append(chosen)
     finally:
         procs.control(upstream_port, "POST", "/_bench/config?delay_ms=0")
     return {"rows": rows, "server_rss_after_mb": round(server.rss() / 2**20, 1)}
+
+
+def _interference(pair: dict[str, Any]) -> float:
+    other = pair["server"]["cpu_cores"].get("other")
+    return float("inf") if other is None else float(other)
+
+
+def _call_pair(
+    plan: Plan,
+    upstream: Child,
+    upstream_port: int,
+    server: Child,
+    port: int,
+    call: bytes,
+    floor: bytes,
+    delay: int,
+    c: int,
+    log: Any,
+) -> dict[str, Any]:
+    """One floor window and one server window at this delay and concurrency."""
+    log(f"  floor   delay={delay:>2} ms c={c:<3}")
+    _, floor_row = _load(upstream_port, floor, plan, c, UPSTREAM_OK, {"upstream": upstream})
+    log(f"  server  delay={delay:>2} ms c={c:<3}")
+    res, row = _load(port, call, plan, c, MCP_CALL_OK, {"server": server, "upstream": upstream})
+    cpu = row["cpu_cores"].get("server")
+    row["server_cpu_ms_per_call"] = (
+        round(cpu * res.window_s * 1000 / res.completed, 4)
+        if cpu is not None and res.completed
+        else None
+    )
+    row["one_core_capacity_rps"] = (
+        round(1000 / row["server_cpu_ms_per_call"], 1) if row["server_cpu_ms_per_call"] else None
+    )
+    overhead = {
+        f"{p}_ms": _round(row[f"{p}_ms"] - floor_row[f"{p}_ms"])
+        if row[f"{p}_ms"] is not None and floor_row[f"{p}_ms"] is not None
+        else None
+        for p in ("p50", "p95", "p99")
+    }
+    return {
+        "delay_ms": delay,
+        "concurrency": c,
+        "floor": floor_row,
+        "server": row,
+        "overhead_over_floor": overhead,
+        "throughput_vs_floor": _round(
+            row["throughput_rps"] / floor_row["throughput_rps"]
+            if floor_row["throughput_rps"]
+            else None
+        ),
+    }
 
 
 def _prime(port: int, request: bytes, check: Check, n: int = 20) -> None:
