@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +72,32 @@ def coerce_integers(schema: Any, value: Any) -> Any:
     return value
 
 
+def _non_finite(args: dict[str, Any]) -> str | None:
+    """Where a NaN or an infinity hides in ``args``: JSON has no such numbers, yet Python's
+    parser reads them and JSON Schema's bounds never reject them (every comparison is false).
+    Iterative, so arbitrarily deep free-form values cannot exhaust the stack."""
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in args.items()]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return path
+        children: Iterable[tuple[Any, Any]] = (
+            (value.items() if isinstance(value, dict) else enumerate(value))
+            if isinstance(value, dict | list)
+            else ()
+        )
+        stack.extend((f"{path}.{k}", v) for k, v in children)
+    return None
+
+
 def validate_arguments(spec: ToolSpec, args: dict[str, Any]) -> None:
     """Check ``args`` against the input schema (in place: integral floats become ints)."""
+    if (where := _non_finite(args)) is not None:
+        raise InvalidArguments(
+            f"Argument `{where}`: NaN and Infinity are not numbers JSON allows; send a finite "
+            "number.",
+            details={"field": where, "rule": "finite"},
+        )
     error: ValidationError | None = best_match(_validator(spec.input_schema).iter_errors(args))
     if error is None:
         coerced = coerce_integers(spec.input_schema, args)

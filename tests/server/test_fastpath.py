@@ -93,6 +93,21 @@ FAST_CASES = {
 }
 
 
+def test_a_nan_literal_is_refused_the_same_way_on_both_paths(pair, sandbox):
+    """Python's JSON parser reads NaN; the executor refuses it as a structured argument error."""
+    body = _call("validate_offer", {"offer": {"products": [{"product_id": 1, "price": 0}]}})
+    raw = json.dumps(body).replace('"price": 0', '"price": NaN').encode()
+    fast, plain, answered = _both(pair, _headers(sandbox, "validate_offer"), raw)
+    assert answered == 1
+    _same(fast, plain)
+    result = fast.json()["result"]
+    assert result["isError"] is True
+    assert result["structuredContent"]["details"] == {
+        "field": "offer.products.0.price",
+        "rule": "finite",
+    }
+
+
 @pytest.mark.parametrize("case", FAST_CASES)
 def test_fast_path_replies_equal_the_sdk_pipeline(pair, sandbox, case):
     name, arguments, request_id = FAST_CASES[case]
