@@ -93,7 +93,12 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 kib,
                 kib <= 20,
                 f"{idle['sessions']} sessions open"
-                + ("" if kib <= 20 else "; see the census under Memory: SDK per-session state"),
+                + (
+                    ""
+                    if kib <= 20
+                    else "; the census under Memory shows SDK per-session state. What would "
+                    "close it: sessions that hibernate while idle (Findings in bench/README.md)"
+                ),
             )
         )
     cycles = report.get("sessions", {}).get("cycles")
@@ -123,7 +128,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 else f"{manifest['tools']} tools, {manifest['bytes']} bytes: descriptions "
                 f"{manifest['description_chars']} chars, input schemas "
                 f"{manifest['input_schema_chars']}, output schemas "
-                f"{manifest['output_schema_chars']}; largest: {biggest}",
+                f"{manifest['output_schema_chars']}; largest: {biggest}. What would close it: "
+                "a smaller default tool set (see Findings in bench/README.md)",
             )
         )
     gen = report.get("codegen")
