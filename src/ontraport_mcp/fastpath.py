@@ -112,11 +112,7 @@ class FastToolCalls:
                 return cached.popleft()
             return await receive()
 
-        if not complete:
-            return None, replay
-        if len(cached) == 1:  # the common case: hand the SDK one merged message
-            cached[0] = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        return b"".join(chunks), replay
+        return (b"".join(chunks) if complete else None), replay
 
     async def _answer(self, scope: Any, body: bytes, send: Any) -> bool:
         """Answer the request and return True, or return False having sent nothing."""

@@ -191,3 +191,15 @@ def test_a_write_through_the_fast_path_is_sent_once(pair, sandbox):
     assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
     writes = [r for r in sandbox.requests()[before:] if r["method"] == "POST"]
     assert len(writes) == 1
+
+
+@pytest.mark.parametrize("name, answered", [("build_api_condition", 1), ("no_such_tool", 0)])
+def test_a_body_that_arrives_in_many_chunks_is_read_whole_or_replayed_whole(
+    pair, sandbox, name, answered
+):
+    """uvicorn hands a large body over in several messages: both branches must see all of it."""
+    expression = " or ".join(f"email = person{i}@example.com" for i in range(6000))  # ~190 KB
+    body = _call(name, {"object_type_id": 0, "expression": expression})
+    fast, plain, counted = _both(pair, _headers(sandbox, name), body)
+    assert counted == answered
+    _same(fast, plain)
