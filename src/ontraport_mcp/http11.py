@@ -122,8 +122,7 @@ class _Connection(asyncio.Protocol):
         if waiter is None or parser is None or waiter.done():
             return
         if 100 <= parser.get_status_code() < 200:  # 100 Continue, 103 Early Hints: not the answer
-            self._headers, self._body, self._size = [], [], 0
-            self._headers_done = self._framed = False
+            self._start_message()
             return
         headers: dict[str, str] = {}
         for name, value in self._headers:
@@ -139,10 +138,13 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self._waiter = loop.create_future()
         self._parser = httptools.HttpResponseParser(self)
-        self._headers, self._body, self._size = [], [], 0
-        self._headers_done = self._framed = False
+        self._start_message()
         self.transport.write(data)
         return self._waiter
+
+    def _start_message(self) -> None:
+        self._headers, self._body, self._size = [], [], 0
+        self._headers_done = self._framed = False
 
     def _fail(self, error: SendError) -> None:
         if self._waiter is not None and not self._waiter.done():
