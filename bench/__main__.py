@@ -135,12 +135,20 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                         "idle sessions",
                         lambda: scenarios.idle_sessions(plan, upstream_port, _log),
                     ),
+                    "idle_full": section(
+                        "idle full sessions",
+                        lambda: scenarios.idle_sessions(plan, upstream_port, _log, "full"),
+                    ),
                     "cycles": section(
                         "session cycles",
                         lambda: scenarios.session_cycles(plan, upstream_port, _log),
                     ),
                     "census": section(
                         "session census", lambda: scenarios.session_census(plan, _log)
+                    ),
+                    "census_full": section(
+                        "full session census",
+                        lambda: scenarios.session_census(plan, _log, "full"),
                     ),
                 }
     if "sandbox" in only:

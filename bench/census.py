@@ -1,4 +1,5 @@
-"""``python -m bench.census [--sessions N]`` — what one idle handshake-era session keeps alive.
+"""``python -m bench.census [--sessions N] [--kind light|full]`` — what one idle handshake-era
+session keeps alive.
 
 RSS says how much; this says what.  The server runs in this process (``ServerThread`` on
 127.0.0.1, an unreachable upstream: initialize never calls it), N sessions are opened
@@ -20,12 +21,22 @@ from typing import Any
 import httpx
 
 HANDSHAKE_ERA = "2025-11-25"
+# What a client declares at initialize decides its session's kind (ontraport_mcp/sessions.py):
+# form elicitation needs a back-channel, so that client gets a full SDK session; any other, light.
+CLIENT_CAPABILITIES: dict[str, dict[str, Any]] = {
+    "light": {},
+    "full": {"elicitation": {"form": {}}},
+}
 
 
-def _census() -> tuple[collections.Counter[str], collections.Counter[str]]:
+def _census(*own: object) -> tuple[collections.Counter[str], collections.Counter[str]]:
+    """Objects by type, leaving out ``own`` (an earlier census's counters)."""
     count: collections.Counter[str] = collections.Counter()
     size: collections.Counter[str] = collections.Counter()
+    skip = {id(obj) for obj in own}
     for obj in gc.get_objects():
+        if id(obj) in skip:
+            continue
         kind = type(obj)
         name = f"{kind.__module__}.{kind.__qualname__}"
         count[name] += 1
@@ -33,7 +44,7 @@ def _census() -> tuple[collections.Counter[str], collections.Counter[str]]:
     return count, size
 
 
-def census(sessions: int, top: int = 12) -> dict[str, Any]:
+def census(sessions: int, top: int = 12, kind: str = "light") -> dict[str, Any]:
     from ontraport_mcp.settings import Settings
     from ontraport_mcp.testing import ServerThread
 
@@ -50,7 +61,7 @@ def census(sessions: int, top: int = 12) -> dict[str, Any]:
         "method": "initialize",
         "params": {
             "protocolVersion": HANDSHAKE_ERA,
-            "capabilities": {},
+            "capabilities": CLIENT_CAPABILITIES[kind],
             "clientInfo": {"name": "census", "version": "1"},
         },
     }
@@ -73,7 +84,7 @@ def census(sessions: int, top: int = 12) -> dict[str, Any]:
             open_one()
         time.sleep(1.0)
         gc.collect()
-        count1, size1 = _census()
+        count1, size1 = _census(count0, size0)
     rows = [
         {
             "type": name,
@@ -84,6 +95,7 @@ def census(sessions: int, top: int = 12) -> dict[str, Any]:
     ]
     rows.sort(key=lambda r: -r["bytes_per_session"])
     return {
+        "kind": kind,
         "sessions": sessions,
         "shallow_bytes_per_session": round(sum(r["bytes_per_session"] for r in rows)),
         "objects_per_session": round(sum(r["objects_per_session"] for r in rows), 1),
@@ -94,8 +106,9 @@ def census(sessions: int, top: int = 12) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.census", description=__doc__)
     parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--kind", choices=("light", "full"), default="light")
     args = parser.parse_args(argv)
-    print(json.dumps(census(max(1, min(args.sessions, 2000)))))
+    print(json.dumps(census(max(1, min(args.sessions, 2000)), kind=args.kind)))
     return 0
 
 

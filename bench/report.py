@@ -86,18 +86,22 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     idle = report.get("sessions", {}).get("idle")
     if idle and "rss_per_session_kib" in idle:
         kib = idle["rss_per_session_kib"]
+        full = report.get("sessions", {}).get("idle_full") or {}
+        full_kib = full.get("rss_per_session_kib")
         out.append(
             _target(
                 "RSS per idle handshake-era session",
                 "≤ 20 KiB",
                 kib,
                 kib <= 20,
-                f"{idle['sessions']} sessions open"
+                f"{idle['sessions']} sessions open, clients without form elicitation (light "
+                "sessions)"
                 + (
                     ""
-                    if kib <= 20
-                    else "; the census under Memory shows SDK per-session state. What would "
-                    "close it: sessions that hibernate while idle (Findings in bench/README.md)"
+                    if full_kib is None
+                    else f"; a client that declares form elicitation gets a full SDK session "
+                    f"with a back-channel for confirmations: {_f(full_kib)} KiB (the full "
+                    "census under Memory)"
                 ),
             )
         )
@@ -263,13 +267,17 @@ def markdown(report: dict[str, Any]) -> str:
     idle, cycles = sessions.get("idle"), sessions.get("cycles")
     if (idle and "sessions" in idle) or (cycles and "cycles" in cycles):
         lines += ["", "### Memory", "", "| measure | value |", "|---|---|"]
-        if idle and "sessions" in idle:
+        for run in (idle, sessions.get("idle_full")):
+            if not run or "sessions" not in run:
+                continue
+            kind = run.get("kind", "light")
             lines += [
-                f"| RSS per idle session ({idle['sessions']} open) | "
-                f"{_f(idle['rss_per_session_kib'])} KiB |",
-                f"| RSS before / with them open / after closing | {_f(idle['rss_before_mb'])} / "
-                f"{_f(idle['rss_open_mb'])} / {_f(idle['rss_after_close_mb'])} MiB |",
-                f"| sessions opened per second (c=16) | {_f(idle['open_rate_per_s'], 0)} |",
+                f"| RSS per idle {kind} session ({run['sessions']} open) | "
+                f"{_f(run['rss_per_session_kib'])} KiB |",
+                f"| RSS before / with them open / after closing ({kind}) | "
+                f"{_f(run['rss_before_mb'])} / {_f(run['rss_open_mb'])} / "
+                f"{_f(run['rss_after_close_mb'])} MiB |",
+                f"| {kind} sessions opened per second (c=16) | {_f(run['open_rate_per_s'], 0)} |",
             ]
         if cycles and "cycles" in cycles:
             trace = ", ".join(f"{t['rss_mb']}" for t in cycles["trace"])
@@ -280,19 +288,23 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| RSS along the way (MiB) | {trace} |",
                 f"| cycles per second (c=16) | {_f(cycles['cycles_per_s'], 0)} |",
             ]
-    census = sessions.get("census")
-    if census and "top" in census:
+    for census in (sessions.get("census"), sessions.get("census_full")):
+        if not census or "top" not in census:
+            continue
+        kind = census.get("kind", "light")
         lines += [
             "",
-            f"What one idle session keeps alive (`python -m bench.census`, {census['sessions']} "
-            f"sessions, gc-tracked objects, shallow sizes): {census['objects_per_session']} "
-            f"objects, {_f(census['shallow_bytes_per_session'] / 1024)} KiB.",
+            f"What one idle {kind} session keeps alive (`python -m bench.census --kind {kind}`, "
+            f"{census['sessions']} sessions, gc-tracked objects, shallow sizes): "
+            f"{census['objects_per_session']} objects, "
+            f"{_f(census['shallow_bytes_per_session'] / 1024)} KiB.",
             "",
             "| type | objects / session | bytes / session |",
             "|---|---|---|",
             *(
                 f"| `{row['type']}` | {row['objects_per_session']} | {row['bytes_per_session']:,} |"
                 for row in census["top"]
+                if row["bytes_per_session"] > 0
             ),
         ]
     other: list[str] = []

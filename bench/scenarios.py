@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 
 from . import procs
+from .census import CLIENT_CAPABILITIES
 from .httpload import (
     MCP_CALL_OK,
     MCP_LIST_OK,
@@ -371,7 +372,7 @@ def _manifest_figures(body: bytes) -> dict[str, Any]:
 # --- handshake-era sessions and memory -----------------------------------------------------------
 
 
-def _handshake_requests(port: int, creds: dict[str, str]) -> dict[str, Any]:
+def _handshake_requests(port: int, creds: dict[str, str], kind: str = "light") -> dict[str, Any]:
     base = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
@@ -389,7 +390,7 @@ def _handshake_requests(port: int, creds: dict[str, str]) -> dict[str, Any]:
             "method": "initialize",
             "params": {
                 "protocolVersion": HANDSHAKE_ERA,
-                "capabilities": {},
+                "capabilities": CLIENT_CAPABILITIES[kind],
                 "clientInfo": {"name": "bench", "version": "1"},
             },
         },
@@ -442,10 +443,12 @@ def _settle(server: Child, seconds: float) -> int:
     return server.rss()
 
 
-def idle_sessions(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
+def idle_sessions(plan: Plan, upstream_port: int, log: Any, kind: str = "light") -> dict[str, Any]:
+    """RSS per idle session of one kind: ``light`` (a client that declared no form elicitation)
+    or ``full`` (one that did, so the SDK keeps a session with a back-channel)."""
     n = plan.idle_sessions
     with procs.mcp_server(upstream_port) as (server, port):
-        req = _handshake_requests(port, credentials(0, "sessions"))
+        req = _handshake_requests(port, credentials(0, "sessions"), kind)
 
         async def go() -> dict[str, Any]:
             async with Pool(HOST, port, 16) as pool:
@@ -461,6 +464,8 @@ def idle_sessions(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
                 closed = await asyncio.to_thread(_settle, server, plan.settle_s)
             per = (after - before) / n
             return {
+                "kind": kind,
+                "client_capabilities": CLIENT_CAPABILITIES[kind],
                 "sessions": n,
                 "rss_before_mb": round(before / 2**20, 2),
                 "rss_open_mb": round(after / 2**20, 2),
@@ -469,16 +474,16 @@ def idle_sessions(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
                 "open_rate_per_s": round(n / opened_s, 1),
             }
 
-        log(f"  {n} idle sessions")
+        log(f"  {n} idle {kind} sessions")
         return asyncio.run(go())
 
 
-def session_census(plan: Plan, log: Any) -> dict[str, Any]:
+def session_census(plan: Plan, log: Any, kind: str = "light") -> dict[str, Any]:
     """What an idle session keeps alive, by object type (``bench.census`` in its own process)."""
     n = min(plan.idle_sessions, 300)
-    log(f"  census of {n} idle sessions")
+    log(f"  census of {n} idle {kind} sessions")
     done = subprocess.run(
-        [sys.executable, "-m", "bench.census", "--sessions", str(n)],
+        [sys.executable, "-m", "bench.census", "--sessions", str(n), "--kind", kind],
         capture_output=True,
         text=True,
         timeout=180,
@@ -491,11 +496,16 @@ def session_census(plan: Plan, log: Any) -> dict[str, Any]:
 
 
 def session_cycles(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
+    """Open/close cycles, light and full sessions in turn, so a leak in either shows."""
     n = plan.cycles
     with procs.mcp_server(upstream_port) as (server, port):
-        req = _handshake_requests(port, credentials(0, "cycles"))
+        kinds = [_handshake_requests(port, credentials(0, "cycles"), k) for k in ("light", "full")]
+        turn = 0
 
         async def cycle(pool: Pool) -> None:
+            nonlocal turn
+            req = kinds[turn % 2]
+            turn += 1
             session = await _open_session(pool, req, False)
             await _close_session(pool, req, session)
 

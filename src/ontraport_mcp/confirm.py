@@ -53,6 +53,7 @@ __all__ = [
     "input_required",
     "push_elicitation",
     "request_state",
+    "supports_form_elicitation",
 ]
 
 log = logging.getLogger("ontraport_mcp.confirm")
@@ -141,7 +142,8 @@ def _client_capabilities(request: Any) -> types.ClientCapabilities | None:
     return None
 
 
-def _supports_form(caps: types.ClientCapabilities | None) -> bool:
+def supports_form_elicitation(caps: types.ClientCapabilities | None) -> bool:
+    """Whether a client with these capabilities can be asked to confirm by a form."""
     if caps is None or caps.elicitation is None:
         return False
     elicitation = caps.elicitation
@@ -153,7 +155,7 @@ def elicitation_channel(request: Any) -> Channel | None:
     """How this call can ask the user directly, or None (then the token flow is used)."""
     if request is None:
         return None
-    if not _supports_form(_client_capabilities(request)):
+    if not supports_form_elicitation(_client_capabilities(request)):
         return None
     if getattr(request, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS:
         return "modern"

@@ -20,7 +20,6 @@ SDK's OpenTelemetry span for these calls; set ``ONTRAPORT_FAST_TOOL_CALLS=false`
 from __future__ import annotations
 
 import json
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.streamable_http import check_accept_headers
@@ -42,6 +41,7 @@ from .auth import CREDENTIALS_SCOPE_KEY
 from .context import ToolContext
 from .credentials import Credentials
 from .executor import run_tool
+from .replay import read_body
 
 if TYPE_CHECKING:
     import mcp_types as types
@@ -82,37 +82,9 @@ class FastToolCalls:
         if scope.get("method") != "POST":
             await self.sdk(scope, receive, send)
             return
-        body, replay = await self._read(scope, receive)
+        body, replay = await read_body(receive, self.max_body_size)
         if body is None or not await self._answer(scope, body, send):
             await self.sdk(scope, replay, send)
-
-    async def _read(self, scope: Any, receive: Any) -> tuple[bytes | None, Any]:
-        """The whole body (None when it is too large or incomplete) and a ``receive`` that
-        replays every message read so far, so the SDK sees the request untouched."""
-        cached: deque[dict[str, Any]] = deque()
-        chunks: list[bytes] = []
-        size = 0
-        complete = False
-        while True:
-            message = await receive()
-            cached.append(message)
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            chunks.append(chunk)
-            if size > self.max_body_size:
-                break
-            if not message.get("more_body", False):
-                complete = True
-                break
-
-        async def replay() -> Any:
-            if cached:
-                return cached.popleft()
-            return await receive()
-
-        return (b"".join(chunks) if complete else None), replay
 
     async def _answer(self, scope: Any, body: bytes, send: Any) -> bool:
         """Answer the request and return True, or return False having sent nothing."""

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import __version__
-from .auth import CREDENTIALS_SCOPE_KEY, AuthMiddleware, SessionTracker
+from .auth import CREDENTIALS_SCOPE_KEY, AuthMiddleware
 from .confirm import Confirmations
 from .context import Services, ToolContext
 from .credentials import Credentials
@@ -42,6 +42,7 @@ from .generated.tools import TOOLS
 from .manifest import Manifest, build_manifest, to_wire
 from .meta import AccountMeta, MetaCache
 from .registry import Entry, build_registry, load_overrides
+from .sessions import HandshakeSessions, SessionTracker
 from .settings import Settings
 from .upstream import Upstream
 
@@ -245,18 +246,33 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
     if settings.fast_tool_calls:
         modern_app = FastToolCalls(mcp, modern_app, transport_security(settings))
     tracker = SessionTracker(manager, idle_timeout_s=settings.session_idle_timeout_s)
-    endpoint = AuthMiddleware(
-        EraDispatch(StreamableHTTPASGIApp(manager), modern_app),
-        settings=settings,
-        tracker=tracker,
+    handshake: Any = StreamableHTTPASGIApp(manager)
+    # Light handshake-era sessions (sessions.py): clients that will never be asked to confirm by
+    # elicitation need no back-channel, so their requests go through the SDK's stateless path
+    # and the session is a few hundred bytes instead of an SDK session's ~37 KiB.
+    light = StreamableHTTPSessionManager(
+        app=mcp.server,
+        json_response=False,
+        stateless=True,
+        security_settings=transport_security(settings),
     )
+    if settings.light_sessions and not settings.stateless:
+        handshake = HandshakeSessions(
+            handshake,
+            StreamableHTTPASGIApp(light),
+            tracker,
+            security=transport_security(settings),
+            max_sessions=settings.max_sessions,
+            elicitation_used=settings.confirm != "never",
+        )
+    endpoint = AuthMiddleware(EraDispatch(handshake, modern_app), settings=settings)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "name": SERVER_NAME, "version": __version__})
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with manager.run(), modern.run(), anyio.create_task_group() as tg:
+        async with manager.run(), modern.run(), light.run(), anyio.create_task_group() as tg:
             tg.start_soon(tracker.sweep_forever)
             try:
                 yield
@@ -266,7 +282,7 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
 
     from .facade import facade_router
 
-    facade = AuthMiddleware(facade_router(mcp), settings=settings, tracker=tracker)
+    facade = AuthMiddleware(facade_router(mcp), settings=settings)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", facade, methods=["GET"]),

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     session_idle_timeout_s: float = 1800.0
     max_sessions: int = 10_000
+    # sessions of clients that cannot be asked to confirm by elicitation are kept by this server
+    # in a few hundred bytes, served by the SDK's stateless path (see sessions.py); false gives
+    # every handshake-era client a full SDK session (~37 KiB while idle)
+    light_sessions: bool = True
     # 2026-07-28 tools/call of tools that never confirm, answered without the SDK's per-request
     # pipeline (see fastpath.py); false keeps the SDK's OpenTelemetry span for every call
     fast_tool_calls: bool = True

@@ -165,6 +165,8 @@ async def test_elicitation_accepted_acts_once(env: Env, mode: str) -> None:
     env.clear()
     async with connect(env.url, env.headers, mode=mode, elicitation_callback=elicitation("accept", seen)) as client:  # fmt: skip
         assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
+        # the push needs a back-channel: a full SDK session, never a light one (sessions.py)
+        assert not env.srv.app.state.tracker.light
         done = await call_ok(client, "void_transaction", {"id": iid})
     assert done["status"] == "done" and done["status_after"] == "voided"
     assert seen == [
@@ -192,6 +194,19 @@ async def test_clients_without_elicitation_get_the_token_flow(env: Env) -> None:
         async with connect(env.url, env.headers, mode=mode) as client:
             await ask(client, "refund_transaction", {"id": PAID})
     assert env.invoice(PAID)["status"] == "1"
+
+
+async def test_the_token_flow_acts_once_over_a_light_session(env: Env) -> None:
+    """A 2025-era client without elicitation has a light session (sessions.py): each request
+    is its own stateless exchange, and the confirmation still binds and acts once."""
+    iid = env.new_invoice(ADA, 21)
+    env.clear()
+    tracker = env.srv.app.state.tracker
+    async with connect(env.url, env.headers, mode="legacy") as client:
+        assert len(tracker.light) == 1 and not tracker.manager._server_instances
+        done = await confirmed(client, "void_transaction", {"id": iid})
+        assert done["status_after"] == "voided"
+    assert env.writes() == [("PUT", "/transaction/void")]
 
 
 async def test_elicitation_client_may_still_use_a_token(env: Env) -> None:

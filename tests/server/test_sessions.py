@@ -1,29 +1,40 @@
-"""Handshake-era sessions: bound to the credential, swept when idle, capped."""
+"""Handshake-era sessions: light and full, bound to the credential, swept when idle, capped.
 
+A client that declared form elicitation gets a full SDK session (the server may push a
+confirmation to it mid-call); any other client gets a light one (sessions.py)."""
+
+import sys
 import time
 
 import httpx
 import pytest
 
+from ontraport_mcp.sessions import LightSession
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread
+from ontraport_mcp.testing import ServerThread, connect
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
+LIGHT = {}
+FULL = {"elicitation": {}}
+KINDS = pytest.mark.parametrize("caps", [LIGHT, FULL], ids=["light", "full"])
 LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
 BASE = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
 
 
-def _open(url: str, creds: dict[str, str]) -> str:
-    response = httpx.post(url, json=INIT, headers={**BASE, **creds})
+def _init(caps: dict) -> dict:
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": caps,
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+
+
+def _open(url: str, creds: dict[str, str], caps: dict) -> str:
+    response = httpx.post(url, json=_init(caps), headers={**BASE, **creds})
     assert response.status_code == 200, response.text
     session = response.headers["mcp-session-id"]
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
@@ -32,30 +43,62 @@ def _open(url: str, creds: dict[str, str]) -> str:
     return session
 
 
-def test_another_credential_cannot_use_a_session(mcp_server, creds):
-    session = _open(mcp_server.url, creds)
+def _kind(server: ServerThread, session: str) -> str | None:
+    tracker = server.app.state.tracker
+    if session in tracker.light:
+        return "light"
+    if session in tracker.manager._server_instances:
+        return "full"
+    return None
+
+
+def _wait_gone(server: ServerThread, session: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while _kind(server, session) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@KINDS
+def test_the_client_s_capabilities_choose_the_kind(mcp_server, creds, caps):
+    session = _open(mcp_server.url, creds, caps)
+    assert _kind(mcp_server, session) == ("full" if caps else "light")
+    listed = httpx.post(
+        mcp_server.url, json=LIST, headers={**BASE, **creds, "Mcp-Session-Id": session}
+    )
+    assert listed.status_code == 200 and '"saveorupdate_object"' in listed.text
+    assert listed.headers["mcp-session-id"] == session
+    httpx.delete(mcp_server.url, headers={**BASE, **creds, "Mcp-Session-Id": session})
+
+
+@KINDS
+def test_another_credential_cannot_use_a_session(mcp_server, creds, caps):
+    session = _open(mcp_server.url, creds, caps)
+    other = {"Api-Key": "someone-else", "Api-Appid": creds["Api-Appid"]}
+    for method, body in (("POST", LIST), ("DELETE", None), ("GET", None)):
+        theirs = httpx.request(
+            method,
+            mcp_server.url,
+            json=body,
+            headers={**BASE, **other, "Mcp-Session-Id": session},
+            timeout=5,
+        )
+        assert theirs.status_code == 404, method
+        assert theirs.json()["error"]["message"] == "Session not found"
+    assert _kind(mcp_server, session) is not None  # their DELETE ended nothing
     mine = httpx.post(
         mcp_server.url, json=LIST, headers={**BASE, **creds, "Mcp-Session-Id": session}
     )
     assert mine.status_code == 200
-    other = {"Api-Key": "someone-else", "Api-Appid": creds["Api-Appid"]}
-    theirs = httpx.post(
-        mcp_server.url, json=LIST, headers={**BASE, **other, "Mcp-Session-Id": session}
-    )
-    assert theirs.status_code == 404
     httpx.delete(mcp_server.url, headers={**BASE, **creds, "Mcp-Session-Id": session})
 
 
-def test_deleted_session_is_gone_and_freed(mcp_server, creds):
-    session = _open(mcp_server.url, creds)
-    live = mcp_server.app.state.tracker.manager._server_instances
-    assert session in live
+@KINDS
+def test_deleted_session_is_gone_and_freed(mcp_server, creds, caps):
+    session = _open(mcp_server.url, creds, caps)
     gone = httpx.delete(mcp_server.url, headers={**BASE, **creds, "Mcp-Session-Id": session})
     assert gone.status_code == 200
-    deadline = time.monotonic() + 5
-    while session in live and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert session not in live
+    _wait_gone(mcp_server, session, 5)
+    assert _kind(mcp_server, session) is None
     assert session not in mcp_server.app.state.tracker.last_seen
     again = httpx.post(
         mcp_server.url, json=LIST, headers={**BASE, **creds, "Mcp-Session-Id": session}
@@ -63,39 +106,125 @@ def test_deleted_session_is_gone_and_freed(mcp_server, creds):
     assert again.status_code == 404
 
 
-def test_idle_sessions_are_swept_even_with_an_open_get_stream(sandbox, creds):
+def test_a_light_session_has_no_get_stream_and_never_becomes_an_sdk_session(mcp_server, creds):
+    session = _open(mcp_server.url, creds, LIGHT)
+    headers = {**BASE, **creds, "Mcp-Session-Id": session}
+    stream = httpx.get(mcp_server.url, headers=headers, timeout=5)
+    assert stream.status_code == 405
+    assert stream.headers["allow"] == "POST, DELETE"
+    assert "keep using POST" in stream.json()["error"]["message"]
+    for i in range(5):
+        call = {
+            "jsonrpc": "2.0",
+            "id": 10 + i,
+            "method": "tools/call",
+            "params": {"name": "get_objects", "arguments": {"object_type_id": 0, "range": 1}},
+        }
+        reply = httpx.post(mcp_server.url, json=call, headers=headers)
+        assert reply.status_code == 200 and '"isError":false' in reply.text
+    assert session not in mcp_server.app.state.tracker.manager._server_instances
+    httpx.delete(mcp_server.url, headers=headers)
+
+
+def test_a_light_session_refuses_a_foreign_host(mcp_server, creds):
+    """DNS-rebinding protection applies to what the light layer answers itself."""
+    session = _open(mcp_server.url, creds, LIGHT)
+    headers = {**BASE, **creds, "Mcp-Session-Id": session, "Host": "evil.example"}
+    refused = httpx.delete(mcp_server.url, headers=headers)
+    assert refused.status_code >= 400 and refused.status_code != 404
+    assert _kind(mcp_server, session) == "light"
+    httpx.delete(mcp_server.url, headers={**BASE, **creds, "Mcp-Session-Id": session})
+
+
+def test_a_light_session_is_a_few_hundred_bytes(mcp_server, creds):
+    session = _open(mcp_server.url, creds, LIGHT)
+    record = mcp_server.app.state.tracker.light[session]
+    assert isinstance(record, LightSession)
+    assert not hasattr(record, "__dict__")
+    own = sys.getsizeof(record) + sys.getsizeof(session) + sys.getsizeof(record.last_seen)
+    assert own < 400
+    other = _open(mcp_server.url, creds, LIGHT)
+    assert mcp_server.app.state.tracker.light[other].owner is record.owner  # one digest per account
+    for sid in (session, other):
+        httpx.delete(mcp_server.url, headers={**BASE, **creds, "Mcp-Session-Id": sid})
+
+
+@KINDS
+def test_idle_sessions_are_swept(sandbox, creds, caps):
+    """Full ones even with an open GET stream (the SDK alone would keep them forever)."""
     settings = Settings(base_url=sandbox.base_url, session_idle_timeout_s=0.6, audit_log="off")
     with ServerThread(settings) as server:
-        session = _open(server.url, creds)
+        session = _open(server.url, creds, caps)
         headers = {**BASE, **creds, "Mcp-Session-Id": session}
         with (
             httpx.Client(timeout=10) as http,
             http.stream("GET", server.url, headers=headers) as stream,
         ):
-            assert stream.status_code == 200
-            live = server.app.state.tracker.manager._server_instances
-            deadline = time.monotonic() + 8
-            while session in live and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert session not in live
+            assert stream.status_code == (200 if caps else 405)
+            _wait_gone(server, session, 8)
+            assert _kind(server, session) is None
         after = httpx.post(server.url, json=LIST, headers=headers)
         assert after.status_code == 404
 
 
-def test_session_cap_answers_clearly(sandbox, creds):
+@KINDS
+def test_session_cap_answers_clearly(sandbox, creds, caps):
     settings = Settings(base_url=sandbox.base_url, max_sessions=2, audit_log="off")
     with ServerThread(settings) as server:
-        _open(server.url, creds)
-        _open(server.url, creds)
-        third = httpx.post(server.url, json=INIT, headers={**BASE, **creds})
+        _open(server.url, creds, caps)
+        _open(server.url, creds, caps)
+        third = httpx.post(server.url, json=_init(caps), headers={**BASE, **creds})
         assert third.status_code == 503
         assert "Too many open sessions" in third.text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "caps", "kind"),
+    [
+        ({"light_sessions": False}, LIGHT, "full"),
+        ({"confirm": "never"}, FULL, "light"),  # nothing to ask, so no back-channel needed
+        ({}, {"elicitation": {"url": {}}}, "light"),  # URL-only: confirmations use tokens
+        ({}, {"elicitation": {"form": {}}}, "full"),
+    ],
+)
+def test_settings_and_elicitation_modes_choose_the_kind(sandbox, creds, overrides, caps, kind):
+    settings = Settings(base_url=sandbox.base_url, audit_log="off", **overrides)
+    with ServerThread(settings) as server:
+        session = _open(server.url, creds, caps)
+        assert _kind(server, session) == kind
+
+
+def test_a_failed_initialize_opens_nothing(mcp_server, creds):
+    refused = httpx.post(
+        mcp_server.url,
+        json=_init(LIGHT),
+        headers={**creds, "Accept": "application/json"},  # the SSE leg is required
+    )
+    assert refused.status_code == 406
+    assert "mcp-session-id" not in refused.headers
+
+
+@pytest.mark.anyio
+async def test_an_sdk_client_works_over_a_light_session(mcp_server, creds):
+    """The real client: its GET stream is refused (it stops after its bounded retries) and
+    everything else works as over a full session."""
+    tracker = mcp_server.app.state.tracker
+    before = set(tracker.light)
+    async with connect(mcp_server.url, creds, mode="legacy") as client:
+        assert client.protocol_version == "2025-11-25"
+        (session,) = set(tracker.light) - before
+        assert session not in tracker.manager._server_instances
+        listed = await client.list_tools()
+        assert len(listed.tools) >= 48
+        result = await client.call_tool("get_objects", {"object_type_id": 0, "range": 2})
+        assert not result.is_error and len(result.structured_content["records"]) == 2
+    assert session not in tracker.light  # the client's DELETE on exit
 
 
 @pytest.mark.parametrize("stateless", [True])
 def test_stateless_mode_serves_without_session_ids(sandbox, creds, stateless):
     settings = Settings(base_url=sandbox.base_url, stateless=stateless, audit_log="off")
     with ServerThread(settings) as server:
-        response = httpx.post(server.url, json=INIT, headers={**BASE, **creds})
+        response = httpx.post(server.url, json=_init(LIGHT), headers={**BASE, **creds})
         assert response.status_code == 200
         assert "mcp-session-id" not in response.headers
