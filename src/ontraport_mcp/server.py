@@ -296,5 +296,6 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
     starlette.state.mcp = mcp
     starlette.state.fast_calls = modern_app if isinstance(modern_app, FastToolCalls) else None
     starlette.state.tracker = tracker
+    starlette.state.handshake = handshake
     starlette.state.started_at = time.time()
     return starlette

@@ -13,7 +13,9 @@ is served by the SDK's stateless handshake-era path, which answers exactly as a 
 minus the back-channel the client cannot use anyway.  ``GET`` (the server-to-client stream)
 answers 405, which the transport spec provides for a server that never sends on that stream;
 ``DELETE`` ends the session; an unknown id, or the id presented with another credential,
-answers 404 as the SDK does.  A client that declared form elicitation gets a full SDK session,
+answers 404 as the SDK does.  Because each request is its own exchange, the SDK cannot match a
+``notifications/cancelled`` to the request it names; this module does, so cancelling works as in
+a full session (the call stops, its stream ends with ``-32800``).  A client that declared form elicitation gets a full SDK session,
 as before.  ``ONTRAPORT_LIGHT_SESSIONS=false`` gives every client a full session.
 
 ``SessionTracker`` ends full sessions idle for too long even while their GET stream is open (the
@@ -32,6 +34,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+from mcp.server.streamable_http import REQUEST_CANCELLED
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import (
     DEFAULT_MAX_REQUEST_BODY_SIZE,
@@ -117,6 +120,24 @@ class SessionTracker:
                 log.exception("session sweep failed")
 
 
+def _decode(body: bytes | None) -> dict[str, Any]:
+    """The JSON-RPC message of a body, or {} for anything else (a batch, bad JSON, too big)."""
+    if body is None:
+        return {}
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
+def _id_key(request_id: Any) -> tuple[str, int | str]:
+    """A request id as a key: 7 and "7" are different ids in JSON-RPC."""
+    if isinstance(request_id, int) and not isinstance(request_id, bool):
+        return ("int", request_id)
+    return ("str", request_id) if isinstance(request_id, str) else ("none", "")
+
+
 def _error(status: int, message: str, code: int, extra: list[tuple[bytes, bytes]]) -> Any:
     """A JSON-RPC error without a request id, as the SDK's transport words its HTTP refusals."""
     body = json.dumps(
@@ -152,6 +173,8 @@ class HandshakeSessions:
         self.max_sessions = max_sessions
         self.elicitation_used = elicitation_used  # False when confirmations are switched off
         self.max_body_size = max_body_size
+        # (session id, request id) -> the scope of that light request while it runs
+        self.inflight: dict[tuple[str, tuple[str, int | str]], anyio.CancelScope] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session_id = next((v for k, v in scope["headers"] if k == SESSION_HEADER), None)
@@ -249,13 +272,7 @@ class HandshakeSessions:
             return
         record.last_seen = time.monotonic()
         if method == "POST":
-
-            async def stamped(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message = {**message, "headers": [*message.get("headers", []), header]}
-                await send(message)
-
-            await self.stateless(scope, receive, stamped)
+            await self._post_light(sid, scope, receive, send)
         elif method == "DELETE":
             self.light.pop(sid, None)
             await self._respond(send, 200, [_JSON, (b"content-length", b"0"), header], b"")
@@ -271,6 +288,53 @@ class HandshakeSessions:
             await self._respond(
                 send, *_error(405, "Method Not Allowed", types.INVALID_REQUEST, allow)
             )
+
+    async def _post_light(self, sid: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """One POST of a light session, cancellable by the session's ``notifications/cancelled``.
+
+        Each request is its own stateless exchange, so the SDK cannot match a cancellation to
+        the request it names; this does, and ends the request's stream the way the SDK's
+        session transport does: an error ``-32800 Request cancelled`` for its id."""
+        header = (SESSION_HEADER, sid.encode())
+        body, receive = await read_body(receive, self.max_body_size)
+        message = _decode(body)
+        request_id = message.get("id") if message.get("method") else None
+        if message.get("method") == "notifications/cancelled":
+            params = message.get("params")
+            target = params.get("requestId") if isinstance(params, dict) else None
+            scope_of = self.inflight.get((sid, _id_key(target)))
+            if scope_of is not None:
+                scope_of.cancel()
+        progress = {"started": False, "ended": False}
+
+        async def stamped(out: Message) -> None:
+            if out["type"] == "http.response.start":
+                progress["started"] = True
+                out = {**out, "headers": [*out.get("headers", []), header]}
+            elif out["type"] == "http.response.body" and not out.get("more_body", False):
+                progress["ended"] = True
+            await send(out)
+
+        if request_id is None or isinstance(request_id, bool):
+            await self.stateless(scope, receive, stamped)
+            return
+        key = (sid, _id_key(request_id))
+        with anyio.CancelScope() as cancel:
+            self.inflight[key] = cancel
+            try:
+                await self.stateless(scope, receive, stamped)
+            finally:
+                if self.inflight.get(key) is cancel:
+                    del self.inflight[key]
+        if cancel.cancelled_caught and not progress["ended"]:
+            error = {"code": REQUEST_CANCELLED, "message": "Request cancelled"}
+            reply = {"jsonrpc": "2.0", "id": request_id, "error": error}
+            event = f"event: message\r\ndata: {json.dumps(reply, separators=(',', ':'))}\r\n\r\n".encode()
+            if not progress["started"]:
+                sse = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+                start = {"type": "http.response.start", "status": 200, "headers": [*sse, header]}
+                await send(start)
+            await send({"type": "http.response.body", "body": event, "more_body": False})
 
     @staticmethod
     async def _respond(

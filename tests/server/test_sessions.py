@@ -3,7 +3,9 @@
 A client that declared form elicitation gets a full SDK session (the server may push a
 confirmation to it mid-call); any other client gets a light one (sessions.py)."""
 
+import socket
 import sys
+import threading
 import time
 
 import httpx
@@ -228,3 +230,85 @@ def test_stateless_mode_serves_without_session_ids(sandbox, creds, stateless):
         response = httpx.post(server.url, json=_init(LIGHT), headers={**BASE, **creds})
         assert response.status_code == 200
         assert "mcp-session-id" not in response.headers
+
+
+@pytest.fixture
+def silent_upstream():
+    """An upstream that accepts connections and never answers (closed at teardown)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/1", held
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def _closed_by_peer(conn: socket.socket) -> bool:
+    conn.settimeout(0.5)
+    try:
+        while conn.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    return True
+
+
+@KINDS
+def test_a_cancelled_call_ends_at_once_and_abandons_the_upstream_request(silent_upstream, caps):
+    """``notifications/cancelled`` ends the named request with -32800, on both kinds (a light
+    session's requests are separate exchanges, so sessions.py routes the cancellation)."""
+    upstream, held = silent_upstream
+    settings = Settings(base_url=upstream, timeout_s=20, audit_log="off")
+    creds = {"Api-Key": "k", "Api-Appid": "a"}
+    with ServerThread(settings) as server:
+        session = _open(server.url, creds, caps)
+        headers = {**BASE, **creds, "Mcp-Session-Id": session}
+        call = {
+            "jsonrpc": "2.0",
+            "id": "call-7",
+            "method": "tools/call",
+            "params": {"name": "get_objects", "arguments": {"object_type_id": 0}},
+        }
+        replies: list[httpx.Response] = []
+        worker = threading.Thread(
+            target=lambda: replies.append(
+                httpx.post(server.url, json=call, headers=headers, timeout=30)
+            )
+        )
+        started = time.monotonic()
+        worker.start()
+        deadline = time.monotonic() + 5
+        while not held and time.monotonic() < deadline:  # the call is waiting on the upstream
+            time.sleep(0.02)
+        assert held
+        cancel = {
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": "call-7", "reason": "the user pressed stop"},
+        }
+        other_id = {**cancel, "params": {"requestId": 7}}  # 7 is not "call-7"
+        assert httpx.post(server.url, json=other_id, headers=headers).status_code == 202
+        time.sleep(0.3)
+        assert worker.is_alive()
+        assert httpx.post(server.url, json=cancel, headers=headers).status_code == 202
+        worker.join(10)
+        assert time.monotonic() - started < 10  # not the 20 s upstream timeout
+        (reply,) = replies
+        assert reply.status_code == 200
+        assert '"id":"call-7","error":{"code":-32800,"message":"Request cancelled"}' in reply.text
+        assert _closed_by_peer(held[0])
+        assert not getattr(server.app.state.handshake, "inflight", {})
