@@ -24,10 +24,13 @@ TOOLSETS = ("crud", "query", "manage", "commerce")
 MAX_DESCRIPTION = 1200
 
 # Added by the generator to every D and $ tool: the confirmation rule lives in one place.
+# Listed bare: the result that calls for them (confirmation_required, duplicate) says how to use
+# them, and the server's instructions explain the confirmation, so 15 tools need not repeat it.
 CONFIRMATION_INPUT: dict[str, Any] = {
     "confirmation_token": {
         "type": "string",
         "description": "From a confirmation_required result.",
+        "$listed": {"type": "string"},
     },
 }
 FORCE_INPUT: dict[str, Any] = {
@@ -35,6 +38,7 @@ FORCE_INPUT: dict[str, Any] = {
         "type": "boolean",
         "default": False,
         "description": "Repeat a call that succeeded in the last 10 minutes.",
+        "$listed": {"type": "boolean", "default": False},
     },
 }
 CONFIRMATION_OUTPUT: dict[str, Any] = {
@@ -64,6 +68,8 @@ class ToolRecord:
     # keys of every successful result: the catalog's output `required` (for D/$ tools the
     # output schema itself requires only `status`, since a confirmation result has no others)
     success_keys: tuple[str, ...] = ()
+    # the input schema before ``wire_input``, with every ``$listed`` replacement applied
+    listed_input_schema: dict[str, Any] | None = None
 
     @property
     def annotations(self) -> dict[str, Any]:
@@ -153,13 +159,16 @@ def _tool(
     binding = entry.get("binding")
     if binding is not None and binding.get("operation") not in operations:
         problems.error(where, f"binding names unknown operationId {binding.get('operation')!r}")
-    input_schema = _expand(entry.get("input") or {"type": "object"}, fragments, where, problems)
+    raw_input = entry.get("input") or {"type": "object"}
+    input_schema = _expand(raw_input, fragments, where, problems)
+    listed_input = _expand(raw_input, fragments, where, problems, listed=True)
     output_schema = _expand(entry.get("output") or {"type": "object"}, fragments, where, problems)
     success_keys = tuple(output_schema.get("required") or ())
     if tool_class in CONFIRMED_CLASSES:
-        input_schema = _with_properties(input_schema, CONFIRMATION_INPUT)
-        if tool_class == "$":
-            input_schema = _with_properties(input_schema, FORCE_INPUT)
+        control = {**CONFIRMATION_INPUT, **(FORCE_INPUT if tool_class == "$" else {})}
+        input_schema = _with_properties(input_schema, _expand(control, {}, where, problems))
+        listed_control = _expand(control, {}, where, problems, listed=True)
+        listed_input = _with_properties(listed_input, listed_control)
         output_schema = _with_properties(output_schema, CONFIRMATION_OUTPUT)
         output_schema["required"] = ["status"]
     for message in schema_problems(input_schema, is_input=True):
@@ -178,6 +187,7 @@ def _tool(
         input_schema=input_schema,
         output_schema=output_schema,
         success_keys=success_keys,
+        listed_input_schema=listed_input,
     )
 
 
@@ -187,20 +197,33 @@ def _with_properties(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str,
     return merged
 
 
-def _expand(node: Any, fragments: dict[str, Any], where: str, problems: Problems) -> Any:
-    """Inline every ``{$fragment: NAME, ...overrides}``: tool schemas carry no references."""
+def _expand(
+    node: Any, fragments: dict[str, Any], where: str, problems: Problems, *, listed: bool = False
+) -> Any:
+    """Inline every ``{$fragment: NAME, ...overrides}``: tool schemas carry no references.
+
+    ``$listed: SCHEMA`` beside a node is what ``tools/list`` shows instead of it (``listed``
+    true), typically a one-line pointer to the one tool that lists a large shared shape in full;
+    the full schema (``listed`` false) drops the key and is what arguments are validated
+    against."""
     if isinstance(node, dict):
+        if "$listed" in node:
+            if listed:
+                return _expand(node["$listed"], fragments, where, problems, listed=True)
+            node = {k: v for k, v in node.items() if k != "$listed"}
         if "$fragment" in node:
             name = node["$fragment"]
             if name not in fragments:
                 problems.error(where, f"unknown fragment {name!r}")
                 return {}
-            base = _expand(copy.deepcopy(fragments[name]), fragments, where, problems)
+            base = _expand(
+                copy.deepcopy(fragments[name]), fragments, where, problems, listed=listed
+            )
             local = {k: v for k, v in node.items() if k != "$fragment"}
-            return {**base, **_expand(local, fragments, where, problems)}
-        return {k: _expand(v, fragments, where, problems) for k, v in node.items()}
+            return {**base, **_expand(local, fragments, where, problems, listed=listed)}
+        return {k: _expand(v, fragments, where, problems, listed=listed) for k, v in node.items()}
     if isinstance(node, list):
-        return [_expand(v, fragments, where, problems) for v in node]
+        return [_expand(v, fragments, where, problems, listed=listed) for v in node]
     return node
 
 

@@ -93,7 +93,7 @@ def render_all(
     catalog = {
         "_generated": header(cat_src, spec_src)[2:],
         "access_policy": model.access_policy,
-        "tools": [t.as_catalog_entry() for t in model.tools],
+        "tools": [_catalog_entry(t) for t in model.tools],
     }
     (out_dir / "catalog.json").write_text(json.dumps(catalog, indent=1, sort_keys=True) + "\n")
     docs_path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +116,7 @@ def _stub(tool: ToolRecord, ops: dict[str, Operation]) -> dict[str, Any]:
             python_name = op.query.get(api_name, api_name) if op else api_name
             params.append((api_name, argument, python_name))
         binding = {"operation": tool.binding["operation"], "params": params}
+    listed = listed_schemas(tool)
     return {
         "name": tool.name,
         "title": tool.title,
@@ -127,9 +128,24 @@ def _stub(tool: ToolRecord, ops: dict[str, Operation]) -> dict[str, Any]:
         "binding": binding,
         "input_schema": tool.input_schema,
         "output_schema": compact_output(tool.output_schema),
-        "wire_input_schema": wire_input(tool.input_schema),
-        "wire_output_schema": wire_output(tool.output_schema, tool.success_keys),
+        "wire_input_schema": listed["inputSchema"],
+        "wire_output_schema": listed["outputSchema"],
     }
+
+
+def listed_schemas(tool: ToolRecord) -> dict[str, Any]:
+    """The two schemas as ``tools/list`` shows them (see ``wire_input`` and ``wire_output``)."""
+    source = tool.input_schema if tool.listed_input_schema is None else tool.listed_input_schema
+    return {
+        "inputSchema": wire_input(source),
+        "outputSchema": wire_output(tool.output_schema, tool.success_keys),
+    }
+
+
+def _catalog_entry(tool: ToolRecord) -> dict[str, Any]:
+    """The catalog entry: full schemas, plus the listed ones so the regeneration report also
+    names a change that only ``tools/list`` shows."""
+    return {**tool.as_catalog_entry(), "listed": listed_schemas(tool)}
 
 
 def compact_output(schema: Any) -> Any:

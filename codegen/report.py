@@ -89,6 +89,10 @@ def diff_catalogs(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
             details.append(f"operations: {a.get('operations')} -> {b.get('operations')}")
         details += _schema_changes("input", a.get("inputSchema", {}), b.get("inputSchema", {}))
         details += _schema_changes("output", a.get("outputSchema", {}), b.get("outputSchema", {}))
+        listed_a, listed_b = a.get("listed"), b.get("listed")
+        if listed_a is not None and listed_b is not None:  # catalogs before them had none
+            for key, label in (("inputSchema", "listed input"), ("outputSchema", "listed output")):
+                details += _schema_changes(label, listed_a.get(key, {}), listed_b.get(key, {}))
         if details:
             lines.append(f"~ changed {name}: " + "; ".join(details))
     if old.get("access_policy") != new.get("access_policy"):

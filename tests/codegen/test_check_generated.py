@@ -36,3 +36,20 @@ def test_edited_description_makes_check_fail_and_names_the_tool(tmp_path):
     assert "generated/catalog.json (differs)" in proc.stdout
     assert "generated/tools.py (differs)" in proc.stdout
     assert "~ changed count_objects: description changed" in proc.stdout
+
+
+def test_a_change_only_tools_list_shows_is_reported():
+    """A ``$listed`` edit leaves the full schemas alone; the report still names it."""
+    import copy
+    import json
+
+    from codegen.report import diff_catalogs
+
+    old = json.loads((ROOT / "generated" / "catalog.json").read_text())
+    new = copy.deepcopy(old)
+    tool = next(t for t in new["tools"] if t["name"] == "create_invoice")
+    tool["listed"]["inputSchema"]["properties"]["offer"]["description"] = "Edited."
+    assert diff_catalogs(old, new) == [
+        "~ changed create_invoice: listed input property changed: offer"
+    ]
+    assert diff_catalogs(old, old) == []
