@@ -39,6 +39,8 @@ def _request_errors(rep: dict[str, Any]) -> int:
     errors = 0
     for row in rep.get("tools_call", {}).get("rows", []):
         errors += row["server"]["errors"] + row["floor"]["errors"]
+    for row in rep.get("handshake_calls", {}).get("rows", []):
+        errors += row["server"]["errors"]
     for row in rep.get("tools_list", {}).get("by_custom_objects", {}).values():
         errors += row["errors"]
     errors += rep.get("sandbox", {}).get("errors", 0)
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         "tools_call": {},
         "tools_list": {},
         "sessions": {},
+        "handshake_calls": {},
         "codegen": {},
         "sandbox": {},
         "section_errors": {},
@@ -129,6 +132,11 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                             "tools/list",
                             lambda: scenarios.tools_list(plan, upstream_port, port, _log),
                         )
+            if "calls" in only:  # a server of its own, with one session of each kind
+                rep["handshake_calls"] = section(
+                    "handshake-era tools/call",
+                    lambda: scenarios.handshake_calls(plan, upstream_port, _log),
+                )
             if "sessions" in only:
                 rep["sessions"] = {
                     "idle": section(

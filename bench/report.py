@@ -263,6 +263,21 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{_f(row['p50_ms'])} / {_f(row['p95_ms'])} | {_f(row['meta_calls_per_100_lists'])}"
                 f" | {row['cold_burst_16_meta_calls']} | {row['errors']} |"
             )
+    handshake = report.get("handshake_calls", {}).get("rows")
+    if handshake:
+        lines += [
+            "",
+            "### tools/call over a handshake-era (2025-11-25) session, 0 ms upstream",
+            "",
+            "| session | c | calls/s | p50 / p95 ms | server CPU ms/call | errors |",
+            "|---|---|---|---|---|---|",
+            *(
+                f"| {r['kind']} | {r['concurrency']} | {_f(r['server']['throughput_rps'], 0)} | "
+                f"{_f(r['server']['p50_ms'])} / {_f(r['server']['p95_ms'])} | "
+                f"{_f(r['server']['server_cpu_ms_per_call'])} | {r['server']['errors']} |"
+                for r in handshake
+            ),
+        ]
     sessions = report.get("sessions", {})
     idle, cycles = sessions.get("idle"), sessions.get("cycles")
     if (idle and "sessions" in idle) or (cycles and "cycles" in cycles):

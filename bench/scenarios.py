@@ -171,6 +171,19 @@ def _load(
     return result, row
 
 
+def _per_call_cpu(res: LoadResult, row: dict[str, Any]) -> None:
+    """Add the server's CPU per call, and the calls/s one core would give at that cost."""
+    cpu = row["cpu_cores"].get("server")
+    row["server_cpu_ms_per_call"] = (
+        round(cpu * res.window_s * 1000 / res.completed, 4)
+        if cpu is not None and res.completed
+        else None
+    )
+    row["one_core_capacity_rps"] = (
+        round(1000 / row["server_cpu_ms_per_call"], 1) if row["server_cpu_ms_per_call"] else None
+    )
+
+
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -216,6 +229,36 @@ def call_matrix(
     return {"rows": rows, "server_rss_after_mb": round(server.rss() / 2**20, 1)}
 
 
+def handshake_calls(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
+    """tools/call over one 2025-era session of each kind (0 ms upstream, c = 1 and 16): what a
+    client that still speaks the handshake era gets.  No floor: compare with the 2026-07-28 rows
+    of the same run."""
+    rows: list[dict[str, Any]] = []
+    with procs.mcp_server(upstream_port) as (server, port):
+        for kind in ("light", "full"):
+            req = _handshake_requests(port, credentials(0, f"hs-{kind}"), kind)
+
+            async def opened(req: dict[str, Any] = req) -> str:
+                async with Pool(HOST, port, 1) as pool:
+                    return await _open_session(pool, req, True)
+
+            session = asyncio.run(opened())
+            body = {
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "tools/call",
+                "params": {"name": "get_objects", "arguments": CALL_ARGS},
+            }
+            call = _with_session(req, "POST", session, body)
+            _prime(port, call, MCP_CALL_OK)
+            for c in (1, 16):
+                log(f"  handshake-era {kind} session c={c}")
+                res, row = _load(port, call, plan, c, MCP_CALL_OK, {"server": server})
+                _per_call_cpu(res, row)
+                rows.append({"kind": kind, "concurrency": c, "server": row})
+    return {"rows": rows}
+
+
 def _interference(pair: dict[str, Any]) -> float:
     other = pair["server"]["cpu_cores"].get("other")
     return float("inf") if other is None else float(other)
@@ -238,15 +281,7 @@ def _call_pair(
     _, floor_row = _load(upstream_port, floor, plan, c, UPSTREAM_OK, {"upstream": upstream})
     log(f"  server  delay={delay:>2} ms c={c:<3}")
     res, row = _load(port, call, plan, c, MCP_CALL_OK, {"server": server, "upstream": upstream})
-    cpu = row["cpu_cores"].get("server")
-    row["server_cpu_ms_per_call"] = (
-        round(cpu * res.window_s * 1000 / res.completed, 4)
-        if cpu is not None and res.completed
-        else None
-    )
-    row["one_core_capacity_rps"] = (
-        round(1000 / row["server_cpu_ms_per_call"], 1) if row["server_cpu_ms_per_call"] else None
-    )
+    _per_call_cpu(res, row)
     overhead = {
         f"{p}_ms": _round(row[f"{p}_ms"] - floor_row[f"{p}_ms"])
         if row[f"{p}_ms"] is not None and floor_row[f"{p}_ms"] is not None

@@ -1,5 +1,6 @@
-"""2026-07-28 ``tools/call`` answered without the SDK's per-request pipeline, for the tools that
-never ask the user anything.
+"""``tools/call`` answered without the SDK's per-request pipeline, for the tools that never ask
+the user anything: 2026-07-28 requests, and requests of light handshake-era sessions
+(``sessions.py`` hands those over through ``answers_handshake`` / ``encode_handshake``).
 
 Why: a 2026-07-28 request is one self-contained POST.  For it the SDK builds a connection object,
 a dispatch context, an OpenTelemetry span, then validates and re-dumps the result through pydantic
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 _ENVELOPE_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
 _PARAM_KEYS = frozenset({"name", "arguments", "_meta"})
 _PROGRESS_KEY = "progressToken"
+_JSON_TYPE = "application/json"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -110,18 +112,61 @@ class FastToolCalls:
         verdict = classify_inbound_request(decoded, headers=dict(raw_headers))
         if isinstance(verdict, InboundLadderRejection):  # the SDK words every rejection
             return False
-        params = decoded["params"]
+        result = await self.call(creds, decoded)
+        reply = self._encode(decoded["id"], result)
+        await send({"type": "http.response.start", "status": 200, "headers": _headers(reply)})
+        await send({"type": "http.response.body", "body": reply})
+        return True
+
+    # -- the handshake era, for light sessions (sessions.py) ---------------------------------
+
+    def answers_handshake(self, scope: Any, message: Any) -> bool:
+        """Whether this path answers a light session's POST: a plain ``tools/call`` of an
+        eligible tool that the SDK's handshake-era transport would accept as it stands (both
+        media types accepted, a JSON body); the session layer has checked the session,
+        the credential and transport security."""
+        if not _plain_tool_call(message, envelope=False):
+            return False
+        if message["params"]["name"] not in self.eligible:
+            return False
+        request = Request(scope)
+        if check_accept_headers(request) != (True, True):
+            return False
+        content_type = request.headers.get("content-type", "")
+        return _JSON_TYPE in (part.strip() for part in content_type.split(";")[0].split(","))
+
+    def encode_handshake(self, request_id: int | str, result: types.CallToolResult) -> bytes:
+        """The handshake-era reply as the one event of an SSE response, in the SDK's shape."""
+        content, is_error, structured = self._parts(result)
+        reply = (
+            f'{{"jsonrpc":"2.0","id":{json.dumps(request_id)},"result":{{"content":{content},'
+            f'"isError":{is_error},"structuredContent":{structured}}}}}'
+        )
+        return f"event: message\r\ndata: {reply}\r\n\r\n".encode()
+
+    # -- shared --------------------------------------------------------------------------------
+
+    async def call(self, creds: Credentials, message: dict[str, Any]) -> types.CallToolResult:
+        """Run the call through the one executor (``message`` passed ``_plain_tool_call``)."""
+        params = message["params"]
         entry = self.mcp.registry[params["name"]]
         ctx = ToolContext(services=self.mcp.services, credentials=creds, spec=entry.spec)
         result = await run_tool(entry, ctx, dict(params.get("arguments") or {}))
-        reply = self._encode(decoded["id"], result)  # type: ignore[arg-type]
-        await send({"type": "http.response.start", "status": 200, "headers": _headers(reply)})
-        await send({"type": "http.response.body", "body": reply})
         self.answered += 1
-        return True
+        return result  # type: ignore[return-value]
 
     def _encode(self, request_id: int | str, result: types.CallToolResult) -> bytes:
-        """The JSON-RPC reply, in the SDK's wire shape, serialising the result once."""
+        """The 2026-07-28 JSON-RPC reply, in the SDK's wire shape, serialising the result once."""
+        content, is_error, structured = self._parts(result)
+        return (
+            f'{{"jsonrpc":"2.0","id":{json.dumps(request_id)},"result":{{"content":{content},'
+            f'"isError":{is_error},"resultType":"complete","structuredContent":{structured},'
+            f'"_meta":{self._meta_json}}}}}'
+        ).encode()
+
+    @staticmethod
+    def _parts(result: types.CallToolResult) -> tuple[str, str, str]:
+        """content, isError and structuredContent as JSON text."""
         text = result.content[0].text if result.content else ""  # type: ignore[union-attr]
         structured = result.structured_content
         if result.is_error or structured is None:
@@ -129,16 +174,12 @@ class FastToolCalls:
         else:
             structured_json = text  # the executor's text block is this very JSON (_success)
         content = f'[{{"text":{wirejson.dumps(text)},"type":"text"}}]'
-        is_error = "true" if result.is_error else "false"
-        return (
-            f'{{"jsonrpc":"2.0","id":{json.dumps(request_id)},"result":{{"content":{content},'
-            f'"isError":{is_error},"resultType":"complete","structuredContent":{structured_json},'
-            f'"_meta":{self._meta_json}}}}}'
-        ).encode()
+        return content, "true" if result.is_error else "false", structured_json
 
 
-def _plain_tool_call(decoded: Any) -> bool:
-    """A single JSON-RPC ``tools/call`` request with nothing this path would not handle."""
+def _plain_tool_call(decoded: Any, *, envelope: bool = True) -> bool:
+    """A single JSON-RPC ``tools/call`` request with nothing this path would not handle
+    (``envelope``: the 2026-07-28 ``_meta`` envelope is required, else it is optional)."""
     if not isinstance(decoded, dict) or decoded.keys() - _ENVELOPE_KEYS:
         return False
     request_id = decoded.get("id")
@@ -155,6 +196,8 @@ def _plain_tool_call(decoded: Any) -> bool:
     if arguments is not None and not isinstance(arguments, dict):
         return False
     meta = params.get("_meta")
+    if meta is None and not envelope:
+        return True
     return isinstance(meta, dict) and _PROGRESS_KEY not in meta
 
 

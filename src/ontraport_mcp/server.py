@@ -264,6 +264,7 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
             security=transport_security(settings),
             max_sessions=settings.max_sessions,
             elicitation_used=settings.confirm != "never",
+            fast=modern_app if isinstance(modern_app, FastToolCalls) else None,
         )
     endpoint = AuthMiddleware(EraDispatch(handshake, modern_app), settings=settings)
 

@@ -47,11 +47,18 @@ from starlette.types import Message, Receive, Scope, Send
 from .auth import CREDENTIALS_SCOPE_KEY
 from .confirm import supports_form_elicitation
 from .credentials import Credentials
+from .fastpath import FastToolCalls
 from .replay import read_body
 
 log = logging.getLogger("ontraport_mcp.sessions")
 SESSION_HEADER = b"mcp-session-id"
 _JSON = (b"content-type", b"application/json")
+_SSE_HEADERS = [  # as the SDK's transport answers a handshake-era POST
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"connection", b"keep-alive"),
+    (b"content-type", b"text/event-stream"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
 class LightSession:
@@ -163,6 +170,7 @@ class HandshakeSessions:
         security: TransportSecuritySettings,
         max_sessions: int,
         elicitation_used: bool = True,
+        fast: FastToolCalls | None = None,
         max_body_size: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
     ) -> None:
         self.full = full
@@ -173,6 +181,9 @@ class HandshakeSessions:
         self.max_sessions = max_sessions
         self.elicitation_used = elicitation_used  # False when confirmations are switched off
         self.max_body_size = max_body_size
+        # answers a light session's plain tools/call itself, as for 2026-07-28 (fastpath.py):
+        # the session's state is ours, so there is no SDK session bookkeeping to bypass
+        self.fast = fast
         # (session id, request id) -> the scope of that light request while it runs
         self.inflight: dict[tuple[str, tuple[str, int | str]], anyio.CancelScope] = {}
 
@@ -318,22 +329,37 @@ class HandshakeSessions:
         if request_id is None or isinstance(request_id, bool):
             await self.stateless(scope, receive, stamped)
             return
+        creds = scope.get(CREDENTIALS_SCOPE_KEY)
+        fast = self.fast
+        if fast is None or not isinstance(creds, Credentials):
+            fast = None
+        elif not fast.answers_handshake(scope, message):
+            fast = None
         key = (sid, _id_key(request_id))
         with anyio.CancelScope() as cancel:
             self.inflight[key] = cancel
             try:
-                await self.stateless(scope, receive, stamped)
+                if fast is not None and isinstance(creds, Credentials):
+                    reply = fast.encode_handshake(request_id, await fast.call(creds, message))
+                    # no content-length (chunked, as the SDK's own reply): a cancellation that
+                    # lands between the two messages can still end the stream with its event
+                    start = {"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS}
+                    await stamped(start)
+                    await stamped({"type": "http.response.body", "body": reply})
+                else:
+                    await self.stateless(scope, receive, stamped)
             finally:
                 if self.inflight.get(key) is cancel:
                     del self.inflight[key]
         if cancel.cancelled_caught and not progress["ended"]:
             error = {"code": REQUEST_CANCELLED, "message": "Request cancelled"}
-            reply = {"jsonrpc": "2.0", "id": request_id, "error": error}
-            event = f"event: message\r\ndata: {json.dumps(reply, separators=(',', ':'))}\r\n\r\n".encode()
+            answer = json.dumps(
+                {"jsonrpc": "2.0", "id": request_id, "error": error}, separators=(",", ":")
+            )
+            event = f"event: message\r\ndata: {answer}\r\n\r\n".encode()
             if not progress["started"]:
-                sse = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
-                start = {"type": "http.response.start", "status": 200, "headers": [*sse, header]}
-                await send(start)
+                start = {"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS}
+                await stamped(start)
             await send({"type": "http.response.body", "body": event, "more_body": False})
 
     @staticmethod

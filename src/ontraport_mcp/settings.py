@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     # in a few hundred bytes, served by the SDK's stateless path (see sessions.py); false gives
     # every handshake-era client a full SDK session (~37 KiB while idle)
     light_sessions: bool = True
-    # 2026-07-28 tools/call of tools that never confirm, answered without the SDK's per-request
-    # pipeline (see fastpath.py); false keeps the SDK's OpenTelemetry span for every call
+    # tools/call of tools that never confirm, 2026-07-28 or over a light session, answered without
+    # the SDK's per-request pipeline (see fastpath.py); false keeps the SDK's OpenTelemetry span
     fast_tool_calls: bool = True
 
     # manifest
