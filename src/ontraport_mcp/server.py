@@ -224,11 +224,12 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlette:
     """The Starlette app: MCP at /mcp, / and /v1, health without credentials."""
     mcp = app or OntraportMCP(settings)
+    security = transport_security(settings)
     manager = StreamableHTTPSessionManager(
         app=mcp.server,
         json_response=False,
         stateless=settings.stateless,
-        security_settings=transport_security(settings),
+        security_settings=security,
         session_idle_timeout=settings.session_idle_timeout_s,
         max_sessions=settings.max_sessions,
     )
@@ -240,11 +241,12 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
         app=mcp.server,
         json_response=True,
         stateless=True,
-        security_settings=transport_security(settings),
+        security_settings=security,
     )
     modern_app: Any = StreamableHTTPASGIApp(modern)
-    if settings.fast_tool_calls:
-        modern_app = FastToolCalls(mcp, modern_app, transport_security(settings))
+    fast = FastToolCalls(mcp, modern_app, security) if settings.fast_tool_calls else None
+    if fast is not None:
+        modern_app = fast
     tracker = SessionTracker(manager, idle_timeout_s=settings.session_idle_timeout_s)
     handshake: Any = StreamableHTTPASGIApp(manager)
     # Light handshake-era sessions (sessions.py): clients that will never be asked to confirm by
@@ -254,17 +256,17 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
         app=mcp.server,
         json_response=False,
         stateless=True,
-        security_settings=transport_security(settings),
+        security_settings=security,
     )
     if settings.light_sessions and not settings.stateless:
         handshake = HandshakeSessions(
             handshake,
             StreamableHTTPASGIApp(light),
             tracker,
-            security=transport_security(settings),
+            security=security,
             max_sessions=settings.max_sessions,
             elicitation_used=settings.confirm != "never",
-            fast=modern_app if isinstance(modern_app, FastToolCalls) else None,
+            fast=fast,
         )
     endpoint = AuthMiddleware(EraDispatch(handshake, modern_app), settings=settings)
 
@@ -295,7 +297,7 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.mcp = mcp
-    starlette.state.fast_calls = modern_app if isinstance(modern_app, FastToolCalls) else None
+    starlette.state.fast_calls = fast
     starlette.state.tracker = tracker
     starlette.state.handshake = handshake
     starlette.state.started_at = time.time()

@@ -204,20 +204,17 @@ class HandshakeSessions:
             return
         if method == "POST":
             body, receive = await read_body(receive, self.max_body_size)
-            if body is not None and self._light_initialize(body):
+            if self._light_initialize(body):
                 await self._open_light(scope, receive, send)
                 return
         await self.full(scope, receive, self._noting_new_full_session(send))
 
     # -- opening ---------------------------------------------------------------------------------
 
-    def _light_initialize(self, body: bytes) -> bool:
+    def _light_initialize(self, body: bytes | None) -> bool:
         """An ``initialize`` from a client this server will never need to ask anything."""
-        try:
-            message = json.loads(body)
-        except (ValueError, RecursionError):
-            return False
-        if not isinstance(message, dict) or message.get("method") != "initialize":
+        message = _decode(body)
+        if message.get("method") != "initialize":
             return False
         params = message.get("params")
         raw = params.get("capabilities") if isinstance(params, dict) else None
@@ -331,15 +328,15 @@ class HandshakeSessions:
             return
         creds = scope.get(CREDENTIALS_SCOPE_KEY)
         fast = self.fast
-        if fast is None or not isinstance(creds, Credentials):
-            fast = None
-        elif not fast.answers_handshake(scope, message):
-            fast = None
+        if not isinstance(creds, Credentials) or not (
+            fast and fast.answers_handshake(scope, message)
+        ):
+            creds = fast = None
         key = (sid, _id_key(request_id))
         with anyio.CancelScope() as cancel:
             self.inflight[key] = cancel
             try:
-                if fast is not None and isinstance(creds, Credentials):
+                if fast is not None and creds is not None:
                     reply = fast.encode_handshake(request_id, await fast.call(creds, message))
                     # no content-length (chunked, as the SDK's own reply): a cancellation that
                     # lands between the two messages can still end the stream with its event
