@@ -29,6 +29,20 @@ CLIENT_CAPABILITIES: dict[str, dict[str, Any]] = {
 }
 
 
+def initialize_request(kind: str, client: str) -> dict[str, Any]:
+    """The handshake-era ``initialize`` of a client whose session will be of this kind."""
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": HANDSHAKE_ERA,
+            "capabilities": CLIENT_CAPABILITIES[kind],
+            "clientInfo": {"name": client, "version": "1"},
+        },
+    }
+
+
 def _census(*own: object) -> tuple[collections.Counter[str], collections.Counter[str]]:
     """Objects by type, leaving out ``own`` (an earlier census's counters)."""
     count: collections.Counter[str] = collections.Counter()
@@ -55,16 +69,7 @@ def census(sessions: int, top: int = 12, kind: str = "light") -> dict[str, Any]:
         "Api-Key": "census-key",
         "Api-Appid": "census-app",
     }
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": HANDSHAKE_ERA,
-            "capabilities": CLIENT_CAPABILITIES[kind],
-            "clientInfo": {"name": "census", "version": "1"},
-        },
-    }
+    initialize = initialize_request(kind, "census")
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
     with ServerThread(settings) as server, httpx.Client(timeout=30) as client:
 

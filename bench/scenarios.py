@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 
 from . import procs
-from .census import CLIENT_CAPABILITIES
+from .census import CLIENT_CAPABILITIES, initialize_request
 from .httpload import (
     MCP_CALL_OK,
     MCP_LIST_OK,
@@ -414,22 +414,7 @@ def _handshake_requests(port: int, creds: dict[str, str], kind: str = "light") -
         **creds,
     }
     host = f"{HOST}:{port}"
-    init = encode_request(
-        "POST",
-        "/mcp",
-        host,
-        base,
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": HANDSHAKE_ERA,
-                "capabilities": CLIENT_CAPABILITIES[kind],
-                "clientInfo": {"name": "bench", "version": "1"},
-            },
-        },
-    )
+    init = encode_request("POST", "/mcp", host, base, initialize_request(kind, "bench"))
     return {"init": init, "base": base, "host": host}
 
 
