@@ -4,9 +4,14 @@
              guard ($ tools) ──▶ confirmation (D/$ tools: elicitation or token) ──▶ handler
              ──▶ size budget ──▶ text + structuredContent ──▶ audit line
 
-Errors at any step become a structured tool result (``isError: true`` with
-``{code, error, message, retry_after_s?}``); an unexpected exception becomes a generic
-``internal_error`` whose text says nothing about the exception (it may hold secrets).
+Errors at any step become a tool result with ``isError: true`` whose one text block is the JSON
+object ``{code, error, message, retry_after_s?, details?, http_status}`` and which carries no
+``structuredContent``: strict clients (the TypeScript SDK, the MCP Inspector) check any
+``structuredContent`` against the tool's ``outputSchema``, which describes success only, and
+would throw away the message.  A successful result carries its payload twice, as
+``structuredContent`` and as the JSON text of its one text block, for clients that show the model
+only the content.  An unexpected exception becomes a generic ``internal_error`` whose text says
+nothing about the exception (it may hold secrets).
 """
 
 from __future__ import annotations
@@ -317,11 +322,18 @@ def _cut(result: dict[str, Any], budget: int) -> tuple[dict[str, Any], str]:
 
 
 def _failure(exc: ToolError) -> types.CallToolResult:
-    payload = exc.payload()
-    text = f"{payload['error']} ({payload['code']}): {payload['message']}"
     return types.CallToolResult(
-        content=[types.TextContent(text=text)], structured_content=payload, is_error=True
+        content=[types.TextContent(text=wirejson.dumps(exc.payload()))], is_error=True
     )
+
+
+def error_payload(result: types.CallToolResult) -> dict[str, Any] | None:
+    """The ``{code, error, message, …}`` object of an error result made here; None on success."""
+    if not result.is_error or not result.content:
+        return None
+    block = result.content[0]
+    payload = wirejson.loads(block.text) if isinstance(block, types.TextContent) else None
+    return payload if isinstance(payload, dict) else None
 
 
 def binding_handler(spec: ToolSpec) -> Handler:

@@ -23,7 +23,7 @@ from .auth import CREDENTIALS_SCOPE_KEY
 from .context import ToolContext
 from .credentials import Credentials
 from .errors import InvalidArguments, NotFound, Refused, ToolError
-from .executor import run_tool
+from .executor import error_payload, run_tool
 from .registry import Entry
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -140,11 +140,10 @@ def facade_router(app: Any) -> Router:
         result = await run_tool(entry, ctx, args)
         if not isinstance(result, types.CallToolResult):  # needs MCP elicitation; never here
             return _error_response(Refused("This confirmation needs an MCP client.", status=409))
-        payload = result.structured_content or {}
-        if result.is_error:
-            status = int(payload.get("http_status") or 500)
-            return JSONResponse(payload, status_code=status)
-        return JSONResponse(payload)
+        error = error_payload(result)
+        if error is not None:
+            return JSONResponse(error, status_code=int(error.get("http_status") or 500))
+        return JSONResponse(result.structured_content or {})
 
     return Router(
         routes=[

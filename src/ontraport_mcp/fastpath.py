@@ -140,7 +140,7 @@ class FastToolCalls:
         content, is_error, structured = self._parts(result)
         reply = (
             f'{{"jsonrpc":"2.0","id":{json.dumps(request_id)},"result":{{"content":{content},'
-            f'"isError":{is_error},"structuredContent":{structured}}}}}'
+            f'"isError":{is_error}{structured}}}}}'
         )
         return f"event: message\r\ndata: {reply}\r\n\r\n".encode()
 
@@ -160,21 +160,21 @@ class FastToolCalls:
         content, is_error, structured = self._parts(result)
         return (
             f'{{"jsonrpc":"2.0","id":{json.dumps(request_id)},"result":{{"content":{content},'
-            f'"isError":{is_error},"resultType":"complete","structuredContent":{structured},'
+            f'"isError":{is_error},"resultType":"complete"{structured},'
             f'"_meta":{self._meta_json}}}}}'
         ).encode()
 
     @staticmethod
     def _parts(result: types.CallToolResult) -> tuple[str, str, str]:
-        """content, isError and structuredContent as JSON text."""
+        """content, isError, and the ``,"structuredContent":…`` member (empty when absent: error
+        results carry none, see executor) as JSON text."""
         text = result.content[0].text if result.content else ""  # type: ignore[union-attr]
-        structured = result.structured_content
-        if result.is_error or structured is None:
-            structured_json = wirejson.dumps(structured)
-        else:
-            structured_json = text  # the executor's text block is this very JSON (_success)
+        structured = ""
+        if result.structured_content is not None:
+            # the executor's text block of a success is this very JSON (_success)
+            structured = f',"structuredContent":{text}'
         content = f'[{{"text":{wirejson.dumps(text)},"type":"text"}}]'
-        return content, "true" if result.is_error else "false", structured_json
+        return content, "true" if result.is_error else "false", structured
 
 
 def _plain_tool_call(decoded: Any, *, envelope: bool = True) -> bool:

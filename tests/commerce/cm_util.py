@@ -103,10 +103,14 @@ def env() -> Iterator[Env]:
 
 
 def structured(result: types.CallToolResult) -> dict[str, Any]:
-    assert isinstance(result.structured_content, dict), result
+    """The result's payload: structuredContent (equal to the JSON text) on success, the error
+    object of the text block on an error (which carries no structuredContent)."""
     text = result.content[0].text if result.content else ""  # type: ignore[union-attr]
-    if not result.is_error:
-        assert json.loads(text) == result.structured_content
+    if result.is_error:
+        assert result.structured_content is None, result
+        return dict(json.loads(text))
+    assert isinstance(result.structured_content, dict), result
+    assert json.loads(text) == result.structured_content
     return result.structured_content
 
 
@@ -117,13 +121,13 @@ async def call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 async def call_ok(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
     result = await client.call_tool(name, args)
-    assert not result.is_error, result.structured_content
+    assert not result.is_error, result.content
     return structured(result)
 
 
 async def call_err(client: Any, name: str, args: dict[str, Any], code: str) -> dict[str, Any]:
     result = await client.call_tool(name, args)
-    assert result.is_error, result.structured_content
+    assert result.is_error, result.content
     payload = structured(result)
     assert payload["code"] == code, payload
     return payload

@@ -17,6 +17,7 @@ from tests.commerce.cm_util import (
     call_ok,
     confirmed,
     environment,
+    structured,
 )
 
 pytestmark = pytest.mark.anyio
@@ -148,8 +149,6 @@ async def test_identical_calls_confirmed_at_the_same_time_act_once(env: Env, mod
             tg.start_soon(pay)
             tg.start_soon(pay)
     assert asked == 2
-    outcomes = sorted(
-        r.structured_content.get("code") or r.structured_content["status"] for r in results
-    )
+    outcomes = sorted(structured(r).get("code") or structured(r)["status"] for r in results)
     assert outcomes in (["done", "duplicate"], ["done", "duplicate_in_flight"])
     assert env.writes() == [("POST", "/transaction/payInvoice")]

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from ontraport_mcp.executor import error_payload
 from ontraport_mcp.settings import Settings
 from ontraport_mcp.testing import ServerThread, connect
 
@@ -70,8 +71,8 @@ async def test_wrong_credentials_surface_as_a_structured_upstream_error(mcp_serv
         assert "401" in str(info.value.error.data) or "credentials" in info.value.error.message
         result = await client.call_tool("build_api_condition", {"expression": "state = CA"})
         assert result.is_error
-        assert result.structured_content["code"] == "unauthorized"
-        assert "not-the-key" not in str(result.structured_content)
+        assert error_payload(result)["code"] == "unauthorized"
+        assert "not-the-key" not in str(result.content)
 
 
 def test_single_account_mode_demands_the_access_token(sandbox):

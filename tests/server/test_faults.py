@@ -2,6 +2,7 @@
 
 import pytest
 
+from ontraport_mcp.executor import error_payload
 from ontraport_mcp.settings import Settings
 from ontraport_mcp.testing import ServerThread, connect
 
@@ -44,5 +45,5 @@ async def test_reads_survive_20_percent_5xx_and_writes_go_once(fresh_sandbox):
     names = [r["body"]["firstname"] for r in posts]
     assert len(set(names)) == 20
     failed = [r for r in outcomes if r.is_error]
-    assert all(r.structured_content["code"].startswith("upstream") for r in failed)
+    assert all(error_payload(r)["code"].startswith("upstream") for r in failed)
     assert len(failed) >= 1  # the fault rate did hit writes, and they were not retried

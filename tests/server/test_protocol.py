@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from ontraport_mcp.executor import error_payload
 from ontraport_mcp.testing import connect
 
 pytestmark = pytest.mark.anyio
@@ -32,23 +33,23 @@ async def test_bad_arguments_are_structured_errors(mcp_server, creds):
     async with connect(mcp_server.url, creds) as client:
         wrong_type = await client.call_tool("get_objects", {"object_type_id": "zero"})
         assert wrong_type.is_error
-        assert wrong_type.structured_content["code"] == "invalid_arguments"
-        assert wrong_type.structured_content["details"]["field"] == "object_type_id"
+        assert error_payload(wrong_type)["code"] == "invalid_arguments"
+        assert error_payload(wrong_type)["details"]["field"] == "object_type_id"
         unknown = await client.call_tool("get_objects", {"object_type_id": 0, "colour": "red"})
-        assert unknown.is_error and "colour" in unknown.structured_content["message"]
+        assert unknown.is_error and "colour" in error_payload(unknown)["message"]
         bad_range = await client.call_tool("get_objects", {"object_type_id": 0, "range": 500})
-        assert bad_range.is_error and bad_range.structured_content["details"]["field"] == "range"
+        assert bad_range.is_error and error_payload(bad_range)["details"]["field"] == "range"
         missing = await client.call_tool("get_objects", {"object_type_id": 0, "id": 99999999})
-        assert missing.is_error and missing.structured_content["code"] == "not_found"
+        assert missing.is_error and error_payload(missing)["code"] == "not_found"
         bad_type = await client.call_tool("get_objects", {"object_type_id": 9999})
-        assert bad_type.is_error and "Unknown object type" in bad_type.structured_content["message"]
+        assert bad_type.is_error and "Unknown object type" in error_payload(bad_type)["message"]
         refused = await client.call_tool(
             "create_object", {"object_type_id": 46, "data": {"total": 1}}
         )
-        assert refused.is_error and refused.structured_content["code"] == "not_allowed"
+        assert refused.is_error and error_payload(refused)["code"] == "not_allowed"
         assert (
-            "create_invoice" in refused.structured_content["message"]
-            or refused.structured_content["details"]["use_instead"]
+            "create_invoice" in error_payload(refused)["message"]
+            or error_payload(refused)["details"]["use_instead"]
         )
 
 

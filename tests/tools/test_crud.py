@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ontraport_mcp.executor import error_payload
 from ontraport_mcp.sandbox.config import SandboxConfig
 from ontraport_mcp.sandbox.pytest_plugin import TEST_RATE_LIMIT
 from ontraport_mcp.sandbox.testing import SandboxServer
@@ -849,7 +850,7 @@ async def test_delete_object_confirmation_then_token(server, headers, sbx, api):
             "delete_object", {**args, "confirmation_token": ask["confirmation_token"]}
         )
         assert result.is_error
-        assert result.structured_content["code"] in ("confirmation_invalid", "not_found")
+        assert error_payload(result)["code"] in ("confirmation_invalid", "not_found")
         assert writes(sbx) == []
 
         # an unused but made-up token is refused as such

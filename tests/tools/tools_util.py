@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator
 
+from ontraport_mcp.executor import error_payload
 from ontraport_mcp.generated.tools import TOOLS
 from ontraport_mcp.sandbox.testing import SandboxServer
 
@@ -120,8 +121,11 @@ def check_output(name: str, result: Any) -> dict[str, Any]:
 
 def check_error(result: Any, code: str, *needles: str) -> dict[str, Any]:
     """A structured tool error with this code whose message mentions every needle."""
-    assert result.is_error, result.structured_content
-    data = result.structured_content
+    assert result.is_error, result.content
+    # an error result carries no structuredContent (strict clients check it against the
+    # outputSchema); its one text block is the error object
+    assert result.structured_content is None, result.structured_content
+    data = error_payload(result)
     assert isinstance(data, dict), result.content
     assert data["code"] == code, data
     assert data["message"], data
