@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import mcp_types as types
@@ -31,7 +32,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from . import confirm, guard, wirejson
 from .audit import audit
 from .context import ToolContext
-from .errors import InvalidArguments, ToolError
+from .errors import InvalidArguments, OutcomeUnknown, ToolError
 from .registry import Entry, Handler, Plan
 from .toolspec import ToolSpec
 
@@ -55,69 +56,157 @@ def _validator(schema: Any) -> Draft202012Validator:
     return validator
 
 
+MAX_ARGUMENT_DEPTH = 32
+"""How deeply arguments may nest (objects and arrays; the arguments object is level 1).  The
+deepest real argument, a condition JSON with parenthesised groups, needs about 8; a limit keeps
+every later step (validation, audit, the upstream encoder) far from Python's recursion limit."""
+QUOTE_CHARS = 80
+"""How much of an offending value an error message quotes."""
+MAX_MESSAGE_CHARS = 1_000
+"""No error message is longer: errors quote what was sent, they never echo it."""
+_INTEGER_TEXT = re.compile(r"[+-]?\d{1,18}")
+_NUMBER_TEXT = re.compile(r"[+-]?(\d{1,18}(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """A short excerpt of ``value`` for an error message: its repr, cut in the middle."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    keep = (limit - 5) // 2
+    return f"{text[:keep]} … {text[-keep:]} ({len(text):,} characters)"
+
+
 def _integral(value: Any) -> Any:
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def coerce_integers(schema: Any, value: Any) -> Any:
-    """JSON Schema counts 3.0 as an integer; handlers get a real ``int`` (recursively)."""
-    if not isinstance(schema, dict):
-        return value
-    kind = schema.get("type")
-    if kind == "integer":
-        return _integral(value)
-    if kind == "array" and isinstance(value, list):
-        return [coerce_integers(schema.get("items"), v) for v in value]
-    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
-        props = schema["properties"]
-        return {k: coerce_integers(props.get(k), v) for k, v in value.items()}
-    if "anyOf" in schema and isinstance(value, float) and value.is_integer():
-        if any(isinstance(s, dict) and s.get("type") == "integer" for s in schema["anyOf"]):
-            return int(value)
+    """An integer from an integral float or a numeric string (agents send ``"12"``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        return int(value)
     return value
 
 
-def _non_finite(args: dict[str, Any]) -> str | None:
-    """Where a NaN or an infinity hides in ``args``: JSON has no such numbers, yet Python's
-    parser reads them and JSON Schema's bounds never reject them (every comparison is false).
-    Iterative, so arbitrarily deep free-form values cannot exhaust the stack."""
-    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in args.items()]
+def _number(text: str) -> Any:
+    """A finite number from numeric text (``"19.95"``), else the text unchanged."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) and _NUMBER_TEXT.fullmatch(text.strip()) else text
+
+
+def _accepts(schema: dict[str, Any], kind: str) -> bool:
+    declared = schema.get("type")
+    kinds = declared if isinstance(declared, list) else [declared]
+    if kind in kinds:
+        return True
+    return any(isinstance(s, dict) and _accepts(s, kind) for s in schema.get("anyOf", ()))
+
+
+def coerce_integers(schema: Any, value: Any) -> Any:
+    """Make integers of what JSON Schema or an agent counts as one, recursively: ``3.0`` (which
+    JSON Schema calls an integer) and numeric strings where the schema wants an integer and not
+    a string (``"12"``; a string that may stay a string, such as a date, is left alone)."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, float | str) and _accepts(schema, "integer"):
+        if isinstance(value, float) or not _accepts(schema, "string"):
+            return _integral(value)
+        return value
+    if isinstance(value, str) and _accepts(schema, "number") and not _accepts(schema, "string"):
+        return _number(value)
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [coerce_integers(items, v) for v in value] if isinstance(items, dict) else value
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        return {k: coerce_integers(props.get(k), v) for k, v in value.items()}
+    return value
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _unsound(args: dict[str, Any]) -> InvalidArguments | None:
+    """What JSON Schema cannot see and later steps cannot survive, found in one iterative walk
+    (so any depth is safe): nesting beyond ``MAX_ARGUMENT_DEPTH``; NaN and infinities (JSON has
+    no such numbers, yet Python's parser reads them, and JSON Schema's bounds never reject them:
+    every comparison is false); text with a lone UTF-16 surrogate, which no encoder can send."""
+    stack: list[tuple[str, Any, int]] = [(str(k), v, 2) for k, v in args.items()]
+    stack += [(str(k), k, 1) for k in args]
     while stack:
-        path, value = stack.pop()
+        path, value, depth = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
-            return path
+            return InvalidArguments(
+                f"Argument `{path}`: NaN and Infinity are not numbers JSON allows; send a finite "
+                "number.",
+                details={"field": path, "rule": "finite"},
+            )
+        if isinstance(value, str) and _lone_surrogate(value):
+            return InvalidArguments(
+                f"Argument `{path}`: the text holds a lone UTF-16 surrogate, which is not a "
+                "character; send valid Unicode text.",
+                details={"field": path, "rule": "unicode"},
+            )
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_ARGUMENT_DEPTH:
+            return InvalidArguments(
+                f"Argument `{path.split('.')[0]}` nests deeper than {MAX_ARGUMENT_DEPTH} levels "
+                "of objects and arrays; no tool takes such values. Send a flatter value.",
+                details={"field": path.split(".")[0], "rule": "max_depth"},
+            )
         children: Iterable[tuple[Any, Any]] = (
-            (value.items() if isinstance(value, dict) else enumerate(value))
-            if isinstance(value, dict | list)
-            else ()
+            value.items() if isinstance(value, dict) else enumerate(value)
         )
-        stack.extend((f"{path}.{k}", v) for k, v in children)
+        for key, child in children:
+            stack.append((f"{path}.{key}", child, depth + 1))
+            if isinstance(key, str):
+                stack.append((f"{path}.{key}", key, depth + 1))
     return None
 
 
 def validate_arguments(spec: ToolSpec, args: dict[str, Any]) -> None:
-    """Check ``args`` against the input schema (in place: integral floats become ints)."""
-    if (where := _non_finite(args)) is not None:
-        raise InvalidArguments(
-            f"Argument `{where}`: NaN and Infinity are not numbers JSON allows; send a finite "
-            "number.",
-            details={"field": where, "rule": "finite"},
-        )
-    error: ValidationError | None = best_match(_validator(spec.input_schema).iter_errors(args))
+    """Check ``args`` against the input schema (in place: integral floats and numeric strings
+    become ints where the schema wants an integer)."""
+    if (problem := _unsound(args)) is not None:
+        raise problem
+    coerced = coerce_integers(spec.input_schema, args)
+    error: ValidationError | None = best_match(_validator(spec.input_schema).iter_errors(coerced))
     if error is None:
-        coerced = coerce_integers(spec.input_schema, args)
         args.clear()
         args.update(coerced)
         return
     where = ".".join(str(p) for p in error.absolute_path) or "(arguments)"
-    if error.validator == "additionalProperties" and not error.absolute_path:
-        allowed = ", ".join(sorted(spec.input_schema.get("properties", {})))
-        message = f"{error.message}. Allowed arguments: {allowed}."
-    elif error.validator == "required":
-        message = f"{error.message}."
-    else:
-        message = f"Argument `{where}`: {error.message}."
-    raise InvalidArguments(message, details={"field": where, "rule": str(error.validator)})
+    raise InvalidArguments(
+        _explain(error, where), details={"field": where, "rule": str(error.validator)}
+    )
+
+
+def _explain(error: ValidationError, where: str) -> str:
+    """The validator's message with the offending value quoted, not repeated whole, and for an
+    unknown key the keys that are allowed there."""
+    message = error.message
+    shown = repr(error.instance)
+    if len(shown) > QUOTE_CHARS and shown in message:
+        message = message.replace(shown, quote(error.instance))
+    if error.validator == "additionalProperties" and isinstance(error.schema, dict):
+        allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "(none)"
+        if not error.absolute_path:
+            return f"{message}. Allowed arguments: {allowed}."
+        return f"Argument `{where}`: {message}. Allowed keys there: {allowed}."
+    if error.validator == "pattern":  # a regex helps no one: say what was expected in words
+        expected = error.schema.get("description") if isinstance(error.schema, dict) else None
+        hint = f" Expected: {expected}" if expected else " See the tool's description."
+        return f"Argument `{where}`: {quote(error.instance)} is not in the expected form.{hint}"
+    if error.validator == "required":
+        return f"{message}." if not error.absolute_path else f"Argument `{where}`: {message}."
+    return f"Argument `{where}`: {message}."
 
 
 def _needs_confirmation(ctx: ToolContext) -> bool:
@@ -132,6 +221,32 @@ async def _default_plan(ctx: ToolContext, args: dict[str, Any]) -> Plan:
     target = json.dumps(shown, sort_keys=True, default=str)
     return Plan(summary=f"{ctx.spec.title}: {target}", target=target)
 
+
+# The read tool that shows whether a write happened, for "outcome unknown" errors (default:
+# get_objects, which reads any record by id).
+CHECK_WITH: dict[str, str] = {
+    **dict.fromkeys(
+        ("assign_task", "cancel_task", "complete_task", "reschedule_task"), "get_recent_tasks"
+    ),
+    **dict.fromkeys(
+        (
+            "create_invoice",
+            "log_offline_purchase",
+            "mark_transaction_paid",
+            "pay_invoice",
+            "process_transaction",
+            "update_invoice",
+            "void_transaction",
+            "write_off_transaction",
+            "convert_transaction",
+            "send_invoice",
+        ),
+        "get_invoices",
+    ),
+    **dict.fromkeys(("refund_transaction", "rerun_transaction"), "get_payments"),
+    **dict.fromkeys(("cancel_subscription", "update_order"), "get_purchases"),
+    "manage_subscriptions": "get_subscribers",
+}
 
 ToolOutcome = types.CallToolResult | types.InputRequiredResult
 """What a call ends with: a result, or (2026-07-28 elicitation) a question for the client."""
@@ -153,8 +268,14 @@ async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> Tool
         if (first := _first_result(ctx, money_key, args)) is not None:
             outcome = "duplicate"
             return _success(ctx, first)
-        if _needs_confirmation(ctx):
-            gate = await _confirmation_gate(entry, ctx, args)
+        # an identical money call whose outcome is unknown: always ask, and say so
+        warning = (
+            duplicates.possibly_done(money_key, ctx.settings.duplicate_window_s)
+            if money_key is not None
+            else None
+        )
+        if warning is not None or _needs_confirmation(ctx):
+            gate = await _confirmation_gate(entry, ctx, args, warning)
             if gate is not None:
                 outcome = gate.outcome
                 return gate.result
@@ -172,6 +293,11 @@ async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> Tool
         if money_key is not None:
             duplicates.record(money_key, result, ctx.settings.duplicate_window_s)
         return _success(ctx, result)
+    except OutcomeUnknown as exc:
+        outcome = f"error:{exc.code}"
+        if running is not None:
+            duplicates.record_unknown(running, ctx.settings.duplicate_window_s)
+        return _failure(exc.checked_with(CHECK_WITH.get(entry.spec.name, "get_objects")))
     except ToolError as exc:
         outcome = f"error:{exc.code}"
         return _failure(exc)
@@ -188,6 +314,7 @@ async def run_tool(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> Tool
         if running is not None:
             duplicates.end(running)
         audit(
+            schema=entry.spec.input_schema,
             tool=entry.spec.name,
             account=ctx.credentials.account_hash,
             args=args,
@@ -215,10 +342,15 @@ class _Gate:
     result: ToolOutcome
 
 
-async def _confirmation_gate(entry: Entry, ctx: ToolContext, args: dict[str, Any]) -> _Gate | None:
-    """Ask the user to confirm the plan; None means confirmed (the handler may run)."""
+async def _confirmation_gate(
+    entry: Entry, ctx: ToolContext, args: dict[str, Any], warning: str | None = None
+) -> _Gate | None:
+    """Ask the user to confirm the plan; None means confirmed (the handler may run).
+    ``warning`` goes first in the summary (an identical call may already have happened)."""
     planner = entry.plan or _default_plan
     plan = await planner(ctx, args)
+    if warning is not None:
+        plan = replace(plan, summary=f"{warning} {plan.summary}")
     fp = confirm.fingerprint(
         entry.spec.name, ctx.credentials.account_hash, args, plan.target, plan.amount
     )
@@ -292,7 +424,53 @@ def _success(ctx: ToolContext, result: dict[str, Any]) -> types.CallToolResult:
     budget = ctx.settings.result_token_budget * CHARS_PER_TOKEN
     if len(text) > budget and isinstance(result.get("records"), list):
         result, text = _cut(result, budget)
+    if len(text) > budget:
+        result, text = _shorten_texts(result, budget)
+    if len(text) > budget:  # nothing left to shorten: say so rather than overflow the client
+        return _failure(
+            ToolError(
+                f"The result is about {len(text) // CHARS_PER_TOKEN:,} tokens, over this "
+                f"server's budget of {ctx.settings.result_token_budget:,}. Ask for less: fewer "
+                "`fields`, a smaller `range`, or one record by `id`.",
+                status=400,
+                code="result_too_large",
+            )
+        )
     return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=result)
+
+
+_LONG_TEXT = 2_000
+
+
+def _shorten_texts(result: dict[str, Any], budget: int) -> tuple[dict[str, Any], str]:
+    """Cut the longest texts of a result (notes, message bodies) to ``_LONG_TEXT`` characters,
+    longest first, until it fits, and say so.  Iterative: results can be deep."""
+    cut = json.loads(wirejson.dumps(result))  # a private copy to edit in place
+    found: list[tuple[int, Any, Any]] = []
+    stack: list[Any] = [cut]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in pairs:
+            if isinstance(value, str) and len(value) > _LONG_TEXT:
+                found.append((len(value), node, key))
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    excess = len(wirejson.dumps(cut)) - budget + 600
+    shortened = 0
+    for size, node, key in sorted(found, key=lambda f: f[0], reverse=True):
+        if excess <= 0:
+            break
+        node[key] = f"{node[key][:_LONG_TEXT]}… [cut: {size:,} characters in all]"
+        excess -= size - _LONG_TEXT
+        shortened += 1
+    if shortened:
+        cut["truncated"] = True
+        cut["note"] = (
+            f"[truncated: {shortened} long text value(s) cut to {_LONG_TEXT:,} characters to stay "
+            "within the size budget] Read one record by id with only the field you need."
+        )
+    return cut, wirejson.dumps(cut)
 
 
 def _cut(result: dict[str, Any], budget: int) -> tuple[dict[str, Any], str]:
@@ -322,8 +500,16 @@ def _cut(result: dict[str, Any], budget: int) -> tuple[dict[str, Any], str]:
 
 
 def _failure(exc: ToolError) -> types.CallToolResult:
+    payload = exc.payload()
+    if len(payload["message"]) > MAX_MESSAGE_CHARS:
+        payload["message"] = payload["message"][: MAX_MESSAGE_CHARS - 1] + "…"
+    if "details" in payload:
+        payload["details"] = {
+            k: v if len(wirejson.dumps(v)) <= 2 * QUOTE_CHARS else quote(v)
+            for k, v in payload["details"].items()
+        }
     return types.CallToolResult(
-        content=[types.TextContent(text=wirejson.dumps(exc.payload()))], is_error=True
+        content=[types.TextContent(text=wirejson.dumps(payload))], is_error=True
     )
 
 

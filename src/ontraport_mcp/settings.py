@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     # audit
     audit_log: str = "stderr"  # "stderr", "off", or a file path
+    audit_args: Literal["safe", "full"] = "safe"  # full: argument values too (see audit.py)
 
     model_config = SettingsConfigDict(
         env_prefix="ONTRAPORT_", extra="ignore", populate_by_name=True

@@ -893,7 +893,7 @@ async def test_delete_object_refusals_and_bad_input(server, headers, sbx):
         for args, needle in (
             ({"object_type_id": 0}, "id"),
             ({"id": 5}, "object_type_id"),
-            ({"object_type_id": 0, "id": "5"}, "id"),
+            ({"object_type_id": 0, "id": "five"}, "id"),  # "5" would be read as 5
             ({"object_type": "Contacts", "id": 5}, "object_type"),
         ):
             check_error(await client.call_tool("delete_object", args), "invalid_arguments", needle)
@@ -952,7 +952,7 @@ async def test_delete_objects_refusals(server, headers, sbx, api):
         for args, needle in (
             ({"ids": []}, "ids"),
             ({"ids": [1, 1]}, "ids"),
-            ({"ids": ["1"]}, "ids"),
+            ({"ids": ["one"]}, "ids"),
             ({"condition": ""}, "condition"),
             ({"condition": "no_such_field = 1"}, "no_such_field"),
             ({"ids": [1], "everything": True}, "everything"),
