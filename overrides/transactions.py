@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, UpstreamError
+from ontraport_mcp.errors import InvalidArguments, NotFound, OutcomeUnknown, Refused
 from ontraport_mcp.offers import UNIT_ADVERB, BuiltOffer, format_money, money, prepare
 from ontraport_mcp.records import as_int, get_record, iso, to_epoch
 from ontraport_mcp.registry import Plan, override
@@ -582,11 +582,8 @@ async def log_offline_purchase(ctx: ToolContext, args: dict[str, Any]) -> dict[s
     data = data if isinstance(data, dict) else {}
     invoice_id = as_int(data.get("invoice_id"))
     if not invoice_id:
-        raise UpstreamError(
-            "Ontraport accepted the sale but returned no invoice id; check get_invoices for "
-            f"contact {contact_id} before trying again (it may have been recorded).",
-            code="unexpected_response",
-            status=502,
+        raise OutcomeUnknown(
+            f"Ontraport accepted the sale for contact {contact_id} but returned no invoice id."
         )
     invoice = await load_invoice(ctx, invoice_id)
     out: dict[str, Any] = {

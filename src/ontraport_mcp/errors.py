@@ -8,7 +8,12 @@
     ├── NotFound                   404  the record or type does not exist
     └── UpstreamError              the Ontraport API answered with an error status
         ├── RateLimited            429  with ``retry_after_s``; returned at once, never slept on
-        └── UpstreamUnavailable    5xx, timeouts, malformed responses
+        ├── UpstreamUnavailable    5xx, timeouts, malformed responses to reads (or a write that
+        │                               never left: nothing happened)
+        └── OutcomeUnknown         a write was sent and its answer was lost, malformed, late or
+                                        a 5xx: it may have happened.  Never "try again": the
+                                        message names the read tool to check with first, and
+                                        the money duplicate guard counts it as possibly done
 
 Every message says what to do next.  No exception text from a library, and never a credential,
 ever reaches a client: the executor turns anything else into a generic ``internal_error``.
@@ -93,6 +98,21 @@ class UpstreamUnavailable(UpstreamError):
     title = "Ontraport unavailable"
 
 
+class OutcomeUnknown(UpstreamError):
+    status = 502
+    code = "outcome_unknown"
+    title = "Outcome unknown"
+
+    def checked_with(self, read_tool: str) -> OutcomeUnknown:
+        """The same error, saying which read tool shows whether the write happened."""
+        return OutcomeUnknown(
+            f"{self.message} It may have happened: check with {read_tool} before retrying, and "
+            "do not simply call again.",
+            status=self.status,
+            details={**self.details, "check_with": read_tool},
+        )
+
+
 # What to tell the agent for each upstream status (the table the mapping reads).
 UPSTREAM_ADVICE: dict[int, tuple[type[ToolError], str, str]] = {
     400: (UpstreamError, "bad_request", "Ontraport rejected the request: check the arguments"),
@@ -111,15 +131,24 @@ UPSTREAM_ADVICE: dict[int, tuple[type[ToolError], str, str]] = {
     429: (
         RateLimited,
         "rate_limited",
-        "The account's 180 requests per minute are used up: retry after the given seconds",
+        "The account's request budget is used up: retry after the given seconds",
     ),
 }
 
 
 def upstream_error(
-    status: int, detail: str | None, retry_after_s: float | None = None
+    status: int,
+    detail: str | None,
+    retry_after_s: float | None = None,
+    *,
+    budget: str | None = None,
 ) -> ToolError:
-    """Map an Ontraport error status to the structured error the agent sees."""
+    """Map an Ontraport error status to the structured error the agent sees (``budget``: the
+    limit and window a 429 response stated, e.g. "180 requests per 60 s")."""
+    if status == 429 and budget:
+        advice = f"The account's request budget ({budget}) is used up: retry after the given seconds"
+        message = advice + (f". Ontraport said: {detail[:300]}" if detail else ".")
+        return RateLimited(message, retry_after_s=retry_after_s)
     if status in UPSTREAM_ADVICE:
         cls, code, advice = UPSTREAM_ADVICE[status]
     elif status >= 500:

@@ -4,8 +4,11 @@ Duplicate guard
     A ``$`` tool called again with identical arguments on the same account within
     ``settings.duplicate_window_s`` (default 600 s) does not act a second time: the caller gets
     the first call's result back with ``status: "duplicate"``.  ``force: true`` acts again.  A
-    call that is still running blocks an identical one (refused, nothing done).  Only successful
-    results are remembered; memory is bounded (oldest entries are dropped first).
+    call that is still running blocks an identical one (refused, nothing done).  A call whose
+    outcome is unknown (``OutcomeUnknown``: sent, then no trustworthy answer) counts as possibly
+    done: an identical call within the window always asks the user first, whatever ``force``
+    or the confirmation mode says, and its summary says the earlier attempt may have gone
+    through.  Memory is bounded (oldest entries are dropped first).
 
 Card numbers
     Cards on file (``cc_id``) are the only way to pay through this server.  Any argument value
@@ -129,7 +132,7 @@ def duplicate_key(tool: str, account: str, args: dict[str, Any]) -> str:
 
 @dataclass(slots=True)
 class _Done:
-    result: dict[str, Any]
+    result: dict[str, Any] | None  # None: the outcome is unknown
     at_wall: float
     at: float
 
@@ -149,7 +152,7 @@ class DuplicateGuard:
         """The first call's result as a ``duplicate`` result, or None."""
         self._sweep(window_s)
         found = self._done.get(key)
-        if found is None:
+        if found is None or found.result is None:
             return None
         ago = max(0, int(time.monotonic() - found.at))
         first = copy.deepcopy(found.result)
@@ -179,12 +182,32 @@ class DuplicateGuard:
     def end(self, key: str) -> None:
         self._running.discard(key)
 
+    def possibly_done(self, key: str, window_s: float) -> str | None:
+        """A warning for the confirmation summary when an identical call's outcome is unknown."""
+        self._sweep(window_s)
+        found = self._done.get(key)
+        if found is None or found.result is not None:
+            return None
+        when = datetime.fromtimestamp(found.at_wall, UTC).isoformat(timespec="seconds")
+        return (
+            f"WARNING: the same call was sent at {when.replace('+00:00', 'Z')} and its outcome "
+            "is unknown: it may already have gone through. Check first, and confirm only if it "
+            "did not."
+        )
+
+    def record_unknown(self, key: str, window_s: float) -> None:
+        """The call was sent and no trustworthy answer came: count it as possibly done."""
+        self._store(key, None, window_s)
+
     def record(self, key: str, result: dict[str, Any], window_s: float) -> None:
+        self._store(key, copy.deepcopy(result), window_s)
+
+    def _store(self, key: str, result: dict[str, Any] | None, window_s: float) -> None:
         if window_s <= 0:
             return
         self._sweep(window_s)
         self._done.pop(key, None)
-        self._done[key] = _Done(copy.deepcopy(result), time.time(), time.monotonic())
+        self._done[key] = _Done(result, time.time(), time.monotonic())
         while len(self._done) > self.max_entries:
             self._done.popitem(last=False)
 

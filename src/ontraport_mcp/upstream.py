@@ -8,8 +8,8 @@ module), the same bytes go through an ``httpx.AsyncClient`` instead.  Policy, in
 
 * idempotent reads (GET) are retried on 5xx, timeouts and transport errors with jittered
   exponential backoff — at most ``retries`` attempts and never past ``deadline_s``;
-* writes are sent exactly once: a timeout or a broken connection after the request went out is
-  reported as "may have happened";
+* writes are sent exactly once: a timeout, a broken connection, a 5xx or a malformed answer
+  after the request went out is ``OutcomeUnknown`` ("may have happened; check first");
 * a 429 comes back at once as ``RateLimited`` with ``retry_after_s`` (never slept on);
 * every other error status becomes a structured ``ToolError`` (see ``errors``), with any echo of
   the credentials removed.
@@ -33,7 +33,7 @@ import httpx
 
 from . import wirejson
 from .credentials import Credentials
-from .errors import ToolError, UpstreamUnavailable, upstream_error
+from .errors import OutcomeUnknown, ToolError, UpstreamError, UpstreamUnavailable, upstream_error
 from .generated.operations import OPERATIONS
 from .http11 import ConnectionPool, RawResponse, SendError
 
@@ -162,6 +162,10 @@ class Upstream:
             except SendError as exc:
                 last_error = _send_error(exc, op.idempotent)
                 continue
+            if response.status >= 500 and not op.idempotent:
+                raise OutcomeUnknown(
+                    f"Ontraport answered HTTP {response.status} to a write it had received."
+                )
             if response.status in RETRY_STATUSES and op.idempotent:
                 last_error = self._error(response, credentials)
                 continue
@@ -170,13 +174,16 @@ class Upstream:
             try:
                 envelope = wirejson.loads(response.body) if response.body else {}
             except ValueError:
+                if not op.idempotent:  # a 2xx with a broken body: the write was likely done
+                    raise OutcomeUnknown(
+                        f"Ontraport answered HTTP {response.status} to a write, but its answer "
+                        "was not valid JSON."
+                    ) from None
                 last_error = UpstreamUnavailable(
                     "Ontraport sent a response that is not valid JSON.",
                     code="upstream_bad_response",
                 )
-                if op.idempotent:
-                    continue
-                raise last_error from None
+                continue
             if not isinstance(envelope, dict):
                 envelope = {"data": envelope}
             return UpstreamResult(
@@ -245,11 +252,12 @@ class Upstream:
             detail = text[:300] if text and "<" not in text[:1] else None
         if detail:
             detail = credentials.redact(detail)
-        return upstream_error(response.status, detail, _retry_after(response))
+        return upstream_error(
+            response.status, detail, _retry_after(response), budget=_budget(response)
+        )
 
 
 _DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": "ontraport-mcp"}
-_WRITE_CAVEAT = " The write may or may not have happened: check before retrying."
 
 
 def _pairs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -262,21 +270,36 @@ def _pairs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _send_error(exc: SendError, idempotent: bool) -> UpstreamUnavailable:
-    caveat = _WRITE_CAVEAT if exc.sent and not idempotent else ""
-    if exc.timeout:
-        return UpstreamUnavailable(
-            "Ontraport did not answer in time." + caveat, status=504, code="upstream_timeout"
-        )
+def _send_error(exc: SendError, idempotent: bool) -> UpstreamError:
+    if exc.sent and not idempotent:
+        if exc.timeout:
+            return OutcomeUnknown("Ontraport did not answer a write in time.", status=504)
+        return OutcomeUnknown("The connection to Ontraport broke after a write was sent.")
     if not exc.sent:
         return UpstreamUnavailable(
-            "Could not reach Ontraport (connection failed). Try again shortly.",
+            "Could not reach Ontraport (connection failed); nothing was sent. Try again shortly.",
             code="upstream_unreachable",
         )
+    if exc.timeout:
+        return UpstreamUnavailable(
+            "Ontraport did not answer in time.", status=504, code="upstream_timeout"
+        )
     return UpstreamUnavailable(
-        "The connection to Ontraport broke before its answer arrived." + caveat,
+        "The connection to Ontraport broke before its answer arrived.",
         code="upstream_connection_lost",
     )
+
+
+def _budget(response: RawResponse) -> str | None:
+    """The request budget a 429 states (``X-Rate-Limit-Limit`` and ``-Reset``), in words."""
+    if response.status != 429:
+        return None
+    limit = response.headers.get("x-rate-limit-limit", "").strip()
+    if not limit.isdigit():
+        return None
+    reset = response.headers.get("x-rate-limit-reset", "").strip()
+    window = f"; the window frees up in {reset} s" if reset.isdigit() else ""
+    return f"{int(limit):,} requests{window}"
 
 
 def proxy_applies(base_url: str) -> bool:

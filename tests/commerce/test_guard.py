@@ -152,3 +152,49 @@ async def test_identical_calls_confirmed_at_the_same_time_act_once(env: Env, mod
     outcomes = sorted(structured(r).get("code") or structured(r)["status"] for r in results)
     assert outcomes in (["done", "duplicate"], ["done", "duplicate_in_flight"])
     assert env.writes() == [("POST", "/transaction/payInvoice")]
+
+
+async def test_a_sale_whose_outcome_is_unknown_is_asked_again_with_a_warning() -> None:
+    """Measured before: after a malformed answer, log_offline_purchase was confirmed again and
+    made 2 invoices.  Now the unknown outcome counts as possibly done: the repeat (even with
+    force) asks the user, and its summary says the first attempt may have gone through."""
+    with environment() as env:
+        sale = {"contact_id": ADA, "offer": {"products": [{"product_id": 4}]}, "method": "cash"}
+        async with connect(env.url, env.headers) as client:
+            token = (await ask(client, "log_offline_purchase", sale))["confirmation_token"]
+            env.sb.set_faults(malformed_rate=1.0, paths=["/1/transaction/processManual"])
+            lost = await call_err(
+                client,
+                "log_offline_purchase",
+                {**sale, "confirmation_token": token},
+                "outcome_unknown",
+            )
+            env.sb.clear_faults()
+            assert "get_invoices" in lost["message"] and "may have happened" in lost["message"]
+            assert env.writes() == [("POST", "/transaction/processManual")]
+            for again in (sale, {**sale, "force": True}):
+                repeat = await call_ok(client, "log_offline_purchase", again)
+                assert repeat["status"] == "confirmation_required", repeat
+                assert "may already have gone through" in repeat["summary"]
+            # nothing more was written until the user confirms the warned summary
+            assert env.writes() == [("POST", "/transaction/processManual")]
+            done = await call_ok(
+                client,
+                "log_offline_purchase",
+                {**sale, "force": True, "confirmation_token": repeat["confirmation_token"]},
+            )
+            assert done["status"] == "done"
+            assert len(env.writes()) == 2  # the user chose to record it again, knowingly
+
+
+async def test_an_unknown_outcome_asks_even_when_confirmations_are_off() -> None:
+    with environment(confirm="never") as env:
+        sale = {"contact_id": ADA, "offer": {"products": [{"product_id": 4}]}, "method": "check"}
+        async with connect(env.url, env.headers) as client:
+            env.sb.set_faults(error_rate=1.0, error_statuses=[502], paths=["/1/transaction/"])
+            await call_err(client, "log_offline_purchase", sale, "outcome_unknown")
+            env.sb.clear_faults()
+            repeat = await call_ok(client, "log_offline_purchase", sale)
+            assert repeat["status"] == "confirmation_required"
+            assert "may already have gone through" in repeat["summary"]
+            assert env.writes() == [("POST", "/transaction/processManual")]

@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from ontraport_mcp.credentials import Credentials
-from ontraport_mcp.errors import UpstreamUnavailable
+from ontraport_mcp.errors import OutcomeUnknown, UpstreamUnavailable
 from ontraport_mcp.http11 import ConnectionPool, SendError
 from ontraport_mcp.upstream import Upstream
 
@@ -326,13 +326,14 @@ async def test_a_write_whose_connection_breaks_is_sent_once_and_reported_as_unce
     async with serve(drop) as server:
         upstream = Upstream(f"http://127.0.0.1:{server.port}/1")
         assert upstream.transport_name == "http11"
-        with pytest.raises(UpstreamUnavailable) as info:
+        with pytest.raises(OutcomeUnknown) as info:
             await upstream.call("refund_transactions", CREDS, body={"ids": "1"})
-        with pytest.raises(UpstreamUnavailable):
+        with pytest.raises(UpstreamUnavailable) as read:
             await upstream.call("list_objects", CREDS, params={"objectID": 0})
         await upstream.aclose()
-    assert info.value.code == "upstream_connection_lost"
-    assert "may or may not have happened" in info.value.message
+    assert info.value.code == "outcome_unknown"
+    assert "after a write was sent" in info.value.message
+    assert read.value.code == "upstream_connection_lost"
     writes = [r for r in server.requests if r.request_line.startswith("PUT")]
     reads = [r for r in server.requests if r.request_line.startswith("GET")]
     assert len(writes) == 1 and len(reads) == 3  # reads are retried, the write never is

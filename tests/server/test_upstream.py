@@ -4,7 +4,13 @@ import httpx
 import pytest
 
 from ontraport_mcp.credentials import Credentials
-from ontraport_mcp.errors import NotFound, RateLimited, UpstreamError, UpstreamUnavailable
+from ontraport_mcp.errors import (
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from ontraport_mcp.upstream import Upstream
 
 pytestmark = pytest.mark.anyio
@@ -38,11 +44,29 @@ async def test_reads_give_up_after_three_attempts():
     assert len(seen) == 3 and info.value.status == 500
 
 
-async def test_writes_are_never_retried():
+async def test_writes_are_never_retried_and_a_5xx_leaves_the_outcome_unknown():
     up, seen = _upstream(lambda n, r: httpx.Response(503))
-    with pytest.raises(UpstreamUnavailable):
+    with pytest.raises(OutcomeUnknown) as info:
         await up.call("create_object", CREDS, body={"objectID": 0, "firstname": "A"})
+    assert len(seen) == 1 and "503" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(lambda n, r: httpx.Response(200, content=b'{"code": 0, "da'), id="malformed"),
+        pytest.param(lambda n, r: httpx.Response(502, text="<html>bad gateway"), id="5xx"),
+    ],
+)
+async def test_a_write_with_no_trustworthy_answer_is_outcome_unknown(answer):
+    up, seen = _upstream(answer)
+    with pytest.raises(OutcomeUnknown) as info:
+        await up.call("refund_transactions", CREDS, body={"ids": "1"})
     assert len(seen) == 1
+    assert "try again" not in info.value.message.lower()
+    checked = info.value.checked_with("get_payments")
+    assert "check with get_payments before retrying" in checked.message
+    assert checked.details["check_with"] == "get_payments"
 
 
 async def test_write_timeout_says_it_may_have_happened():
@@ -50,10 +74,33 @@ async def test_write_timeout_says_it_may_have_happened():
         raise httpx.ReadTimeout("slow", request=r)
 
     up, seen = _upstream(timeout)
+    with pytest.raises(OutcomeUnknown) as info:
+        await up.call("refund_transactions", CREDS, body={"ids": "1"})
+    assert len(seen) == 1 and info.value.status == 504
+    assert "may have happened" in info.value.checked_with("get_payments").message
+
+
+async def test_a_write_that_never_left_says_nothing_happened():
+    def refused(n, r):
+        raise httpx.ConnectError("refused", request=r)
+
+    up, _ = _upstream(refused)
     with pytest.raises(UpstreamUnavailable) as info:
         await up.call("refund_transactions", CREDS, body={"ids": "1"})
-    assert len(seen) == 1
-    assert "may or may not have happened" in info.value.message
+    assert "nothing was sent" in info.value.message
+
+
+async def test_the_429_message_states_the_budget_the_response_gives():
+    headers = {"X-Rate-Limit-Limit": "60", "X-Rate-Limit-Reset": "12", "Retry-After": "12"}
+    up, _ = _upstream(lambda n, r: httpx.Response(429, headers=headers))
+    with pytest.raises(RateLimited) as info:
+        await up.call("list_objects", CREDS, params={"objectID": 0})
+    assert "60 requests" in info.value.message and "12 s" in info.value.message
+    assert "180" not in info.value.message
+    up, _ = _upstream(lambda n, r: httpx.Response(429, headers={"Retry-After": "3"}))
+    with pytest.raises(RateLimited) as info:
+        await up.call("list_objects", CREDS, params={"objectID": 0})
+    assert "180" not in info.value.message  # no budget stated: none invented
 
 
 async def test_429_returns_at_once_with_retry_after():
