@@ -1,0 +1,5 @@
+"""``python -m ontraport_mcp``: the same as the ``ontraport-mcp`` command."""
+
+from .cli import main
+
+main()
