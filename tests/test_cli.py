@@ -133,3 +133,55 @@ def test_the_printed_desktop_config_starts_a_working_stdio_server(served):
     config = json.loads(_block(banner, "Claude Desktop"))["mcpServers"]["ontraport"]
     assert config["command"] == "ontraport-mcp"
     assert config["args"] == ["serve", "--transport", "stdio", "--sandbox"]
+
+
+@pytest.mark.anyio
+async def test_shutdown_does_not_wait_for_an_unanswered_confirmation():
+    """SIGTERM while a pushed question waits for a user ends the process within the grace."""
+    import anyio
+    import mcp_types as types
+
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=CLEAN_ENV,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"serving MCP at (\S+)", first)
+        assert url is not None, first
+        asked = anyio.Event()
+
+        async def never(context: object, params: object) -> types.ElicitResult:
+            asked.set()
+            await anyio.sleep(120)
+            return types.ElicitResult(action="cancel")
+
+        headers = {"Api-Key": "sandbox-key", "Api-Appid": "2_AppID_SANDBOX"}
+        async with anyio.create_task_group() as tg:
+
+            async def call() -> None:
+                try:
+                    async with connect(
+                        url.group(1), headers, mode="legacy", elicitation_callback=never
+                    ) as client:
+                        await client.call_tool("delete_object", {"object_type_id": 0, "id": 3})
+                except Exception:  # noqa: BLE001 — the server going away ends the call
+                    pass
+
+            tg.start_soon(call)
+            with anyio.fail_after(30):
+                await asked.wait()
+            started = time.monotonic()
+            proc.terminate()
+            await anyio.to_thread.run_sync(lambda: proc.wait(timeout=20))
+            took = time.monotonic() - started
+            tg.cancel_scope.cancel()
+        assert took < 12, took
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)

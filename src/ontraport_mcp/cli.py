@@ -58,6 +58,7 @@ SERVE_FLAGS: list[tuple[str, str | None, dict[str, Any], str]] = [
     ("--log-level", None, {"default": "WARNING"}, "Python log level on stderr (default WARNING)"),
 ]
 ENV_PREFIX = "ONTRAPORT_"
+SHUTDOWN_GRACE_S = 5
 SECRET_SETTINGS = ("ONTRAPORT_API_KEY", "ONTRAPORT_APP_ID", "ONTRAPORT_MCP_TOKEN")
 
 
@@ -170,7 +171,11 @@ def _serve_http(settings: Any, listener: socket.socket, sandbox: bool) -> int:
                 "and loopback names are accepted (DNS-rebinding protection).",
                 file=sys.stderr,
             )
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        # shutdown waits this long for open calls (a question pushed to a user who walked
+        # away would otherwise hold it for the whole confirmation lifetime), then ends them
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S
+        )
         server = uvicorn.Server(config)
         # Everything alive now (modules, schemas, the generated client) lives as long as the
         # process: keep it out of the cyclic collector so its full passes stay short under load.

@@ -14,7 +14,8 @@ best way the client allows:
   with the summary and a short-lived ``confirmation_token``; the same tool called again with
   identical arguments plus that token acts once.
 
-Decline or cancel ends the call with ``status: "declined"`` and nothing done.  Tokens and
+Decline or cancel ends the call with ``status: "declined"`` and nothing done; so does a pushed
+question left unanswered for ``settings.confirmation_ttl_s`` (default 5 minutes).  Tokens and
 request states are single-use, expire (``settings.confirmation_ttl_s``) and are bound to the
 tool, the account, the exact arguments (minus the control arguments) and the plan's target and
 amount: any difference means they do not match.  A request state can only answer an
@@ -36,6 +37,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import anyio
 import mcp_types as types
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -208,20 +210,28 @@ class ElicitationUnavailable(Exception):
     """Pushing the question failed; the caller falls back to the token flow."""
 
 
-async def push_elicitation(request: Any, summary: str) -> types.ElicitResult:
-    """2025 era: ask on this call's own stream and wait for the user's answer."""
+async def push_elicitation(
+    request: Any, summary: str, timeout_s: float
+) -> types.ElicitResult | None:
+    """2025 era: ask on this call's own stream and wait for the user's answer — at most
+    ``timeout_s`` (the confirmation lifetime): None then, and the call ends with nothing done.
+    Without the bound an unanswered question held the call and its stream open for ever."""
     try:
-        answer = await request.session.elicit_form(
-            _prompt(summary), CONFIRM_SCHEMA, related_request_id=request.request_id
-        )
+        with anyio.move_on_after(timeout_s):
+            answer = await request.session.elicit_form(
+                _prompt(summary), CONFIRM_SCHEMA, related_request_id=request.request_id
+            )
+            if not isinstance(answer, types.ElicitResult):
+                raise ElicitationUnavailable
+            return answer
+        return None
+    except ElicitationUnavailable:
+        raise
     except Exception as exc:  # noqa: BLE001 — any failure here means "could not ask"
         log.info(
             "elicitation failed (%s); falling back to a confirmation token", type(exc).__name__
         )
         raise ElicitationUnavailable from None
-    if not isinstance(answer, types.ElicitResult):
-        raise ElicitationUnavailable
-    return answer
 
 
 def _prompt(summary: str) -> str:

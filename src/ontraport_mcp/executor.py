@@ -372,10 +372,14 @@ async def _confirmation_gate(
         return None if confirm.accepted(answer) else _declined(ctx, plan)
     if channel == "push":
         try:
-            pushed = await confirm.push_elicitation(ctx.request, plan.summary)
+            pushed = await confirm.push_elicitation(
+                ctx.request, plan.summary, ctx.settings.confirmation_ttl_s
+            )
         except confirm.ElicitationUnavailable:
             pass  # the client could not be asked: fall back to the token
         else:
+            if pushed is None:
+                return _declined(ctx, plan, unanswered=True)
             return None if confirm.accepted(pushed) else _declined(ctx, plan)
     return _Gate("confirmation_required", _success(ctx, _ask(ctx, plan, fp)))
 
@@ -391,17 +395,14 @@ def _redeemed(failure: str | None, what: str, hint: str) -> None:
         )
 
 
-def _declined(ctx: ToolContext, plan: Plan) -> _Gate:
+def _declined(ctx: ToolContext, plan: Plan, *, unanswered: bool = False) -> _Gate:
+    message = "The user declined (or cancelled) the confirmation: nothing was done."
+    if unanswered:
+        waited = int(ctx.settings.confirmation_ttl_s)
+        message = f"Not confirmed: no answer came within {waited} s, so nothing was done."
     return _Gate(
-        "declined",
-        _success(
-            ctx,
-            {
-                "status": "declined",
-                "summary": plan.summary,
-                "message": "The user declined (or cancelled) the confirmation: nothing was done.",
-            },
-        ),
+        "unanswered" if unanswered else "declined",
+        _success(ctx, {"status": "declined", "summary": plan.summary, "message": message}),
     )
 
 

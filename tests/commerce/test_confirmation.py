@@ -261,3 +261,25 @@ async def test_failed_push_elicitation_falls_back_to_the_token(env: Env) -> None
         first = await ask(client, "refund_transaction", {"id": PAID})
     assert first["summary"] == "Refund invoice #1, $59.54, to Ada Quill"
     assert env.writes() == []
+
+
+async def test_an_unanswered_pushed_question_ends_the_call_with_nothing_done() -> None:
+    """A pending elicitation once held the call open for ever (the stream kept alive by pings)."""
+
+    async def never(context: object, params: object) -> types.ElicitResult:
+        await anyio.sleep(60)  # the user walked away; bounded by the test's own timeout
+        return types.ElicitResult(action="cancel")
+
+    with environment(confirmation_ttl_s=1.5) as env:
+        async with connect(
+            env.url, env.headers, mode="legacy", elicitation_callback=never
+        ) as client:
+            started = anyio.current_time()
+            with anyio.fail_after(20):
+                result = await call_ok(client, "refund_transaction", {"id": PAID})
+            waited = anyio.current_time() - started
+        assert result["status"] == "declined"
+        assert "no answer came within 1 s" in result["message"]
+        assert "nothing was done" in result["message"]
+        assert 1.4 <= waited < 10
+        assert env.writes() == []
