@@ -49,3 +49,32 @@ async def test_audit_lines_and_logs_hold_no_credentials(sandbox, tmp_path, caplo
     for secret in (sandbox.api_key, sandbox.app_id, "wrong-secret-key", "x-app"):
         assert secret not in everything
     assert "ct_x" not in sink.read_text()  # confirmation tokens are redacted from audit lines
+
+
+async def test_the_default_audit_line_of_a_saved_contact_holds_no_email_or_phone(sandbox, tmp_path):
+    """Through the real server: the audit sink gets ids and argument names, not the person."""
+    sink = tmp_path / "audit.log"
+    settings = Settings(base_url=sandbox.base_url, audit_log=str(sink))
+    headers = {"Api-Key": sandbox.api_key, "Api-Appid": sandbox.app_id}
+    person = {
+        "email": "grace.hopper@navy.example",
+        "home_phone": "+1 202 555 0147",
+        "firstname": "Grace",
+    }
+    try:
+        audit.configure(str(sink))  # the default: safe
+        with ServerThread(settings) as server:
+            async with connect(server.url, headers) as client:
+                result = await client.call_tool(
+                    "saveorupdate_object", {"object_type_id": 0, "data": person}
+                )
+                assert not result.is_error, result.content
+    finally:
+        audit.configure("off")
+    text = sink.read_text()
+    line = json.loads(text.splitlines()[-1])
+    assert line["tool"] == "saveorupdate_object" and line["outcome"] == "ok"
+    assert line["args"]["object_type_id"] == 0
+    assert set(line["args"]["data"]) == {"email", "home_phone", "firstname"}
+    for private in ("grace", "hopper", "navy", "555", "0147", "Grace"):
+        assert private not in text, private
