@@ -69,8 +69,9 @@ _NUMBER_TEXT = re.compile(r"[+-]?(\d{1,18}(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
 
 
 def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
-    """A short excerpt of ``value`` for an error message: its repr, cut in the middle."""
-    text = repr(value)
+    """``value`` for an error message as the client sent it (JSON: ``null``, ``true``,
+    ``"x"``), cut in the middle when longer than ``limit``."""
+    text = wirejson.dumps(value)
     if len(text) <= limit:
         return text
     keep = (limit - 5) // 2
@@ -192,9 +193,15 @@ def _explain(error: ValidationError, where: str) -> str:
     """The validator's message with the offending value quoted, not repeated whole, and for an
     unknown key the keys that are allowed there."""
     message = error.message
-    shown = repr(error.instance)
-    if len(shown) > QUOTE_CHARS and shown in message:
-        message = message.replace(shown, quote(error.instance))
+    # jsonschema words its messages with Python reprs (None, True, 'x', ['a']): show JSON
+    # (a schema's own words, such as the type name in "is not of type 'integer'", stay)
+    values = [error.instance]
+    if not isinstance(error.validator_value, str):
+        values.append(error.validator_value)
+    for value in values:
+        shown = repr(value)
+        if shown in message:
+            message = message.replace(shown, quote(value))
     if error.validator == "additionalProperties" and isinstance(error.schema, dict):
         allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "(none)"
         if not error.absolute_path:
@@ -519,7 +526,12 @@ def error_payload(result: types.CallToolResult) -> dict[str, Any] | None:
     if not result.is_error or not result.content:
         return None
     block = result.content[0]
-    payload = wirejson.loads(block.text) if isinstance(block, types.TextContent) else None
+    if not isinstance(block, types.TextContent):
+        return None
+    try:
+        payload = wirejson.loads(block.text)
+    except ValueError:  # an error result made elsewhere (the SDK's own), not by _failure
+        return None
     return payload if isinstance(payload, dict) else None
 
 
