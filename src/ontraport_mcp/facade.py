@@ -6,19 +6,24 @@
 Same credentials, same confirmation rules, same execution path and structured errors as MCP:
 a tool error answers with its HTTP status (400 bad arguments, 403 policy, 404 not found, 409
 refused, 429 rate limited…) and the body ``{code, error, message, retry_after_s?, details?}``.
+
+The routes keep the transport rules of ``/mcp`` (``server.FacadeGuard``: Host and Origin, JSON
+``Content-Type``, the 4 MiB body limit).  A body is parsed with ``pydantic_core.from_json``, which
+has a nesting limit and no recursion, and refuses lone surrogates (no UTF-8 can carry them);
+responses are written with ASCII escapes when a value holds a character UTF-8 cannot encode.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import mcp_types as types
+import pydantic_core
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 
-from . import __version__
+from . import __version__, wirejson
 from .auth import CREDENTIALS_SCOPE_KEY
 from .context import ToolContext
 from .credentials import Credentials
@@ -38,11 +43,36 @@ ERROR_SCHEMA: dict[str, Any] = {
         "http_status": {"type": "integer"},
     },
 }
-ERROR_STATUSES = ("400", "401", "403", "404", "409", "429", "502", "504")
+# 413 body too large, 421 foreign Host, 431 headers too large, 503 busy (server.FacadeGuard, auth)
+ERROR_STATUSES = (
+    "400", "401", "403", "404", "409", "413", "421", "429", "431", "502", "503", "504",
+)  # fmt: skip
+
+
+class _JSON(JSONResponse):
+    """JSON that survives any string: UTF-8 when it can, ASCII escapes when a lone surrogate
+    (valid in JSON text, not in UTF-8) would make the standard encoder fail."""
+
+    def render(self, content: Any) -> bytes:
+        return wirejson.dumps(content).encode("utf-8", "backslashreplace")
 
 
 def _error_response(exc: ToolError) -> JSONResponse:
-    return JSONResponse(exc.payload(), status_code=exc.status)
+    return _JSON(exc.payload(), status_code=exc.status)
+
+
+_NOT_AN_OBJECT = "The body must be a JSON object of the tool's arguments."
+
+
+def _arguments(body: bytes) -> dict[str, Any]:
+    """The body's argument object; an empty body is no arguments."""
+    try:
+        args = pydantic_core.from_json(body or b"{}")
+    except ValueError as exc:  # bad JSON, too deep, a lone surrogate, a number past 4300 digits
+        raise InvalidArguments(f"{_NOT_AN_OBJECT} It is not JSON: {exc}") from None
+    if not isinstance(args, dict):
+        raise InvalidArguments(_NOT_AN_OBJECT)
+    return args
 
 
 def build_document(tools: list[Any], base: str) -> dict[str, Any]:
@@ -111,7 +141,7 @@ def facade_router(app: Any) -> Router:
             return _error_response(exc)
         specs = [*app.static_specs, *manifest.tools]
         base = str(request.base_url).rstrip("/")
-        return JSONResponse(build_document(specs, base))
+        return _JSON(build_document(specs, base))
 
     async def call(request: Request) -> Response:
         creds = creds_of(request)
@@ -126,24 +156,18 @@ def facade_router(app: Any) -> Router:
                 from .overrides.custom_objects import handler_for
 
                 entry = Entry(spec, handler_for(spec), None, "custom object")
-            try:
-                args = json.loads(await request.body() or b"{}")
-            except ValueError:
-                raise InvalidArguments(
-                    "The body must be a JSON object of the tool's arguments."
-                ) from None
-            if not isinstance(args, dict):
-                raise InvalidArguments("The body must be a JSON object of the tool's arguments.")
+            args = _arguments(await request.body())
         except ToolError as exc:
             return _error_response(exc)
         ctx = ToolContext(services=app.services, credentials=creds, spec=entry.spec)
         result = await run_tool(entry, ctx, args)
+        app.note_outcome(creds, result)
         if not isinstance(result, types.CallToolResult):  # needs MCP elicitation; never here
             return _error_response(Refused("This confirmation needs an MCP client.", status=409))
         error = error_payload(result)
         if error is not None:
-            return JSONResponse(error, status_code=int(error.get("http_status") or 500))
-        return JSONResponse(result.structured_content or {})
+            return _JSON(error, status_code=int(error.get("http_status") or 500))
+        return _JSON(result.structured_content or {})
 
     return Router(
         routes=[

@@ -152,6 +152,7 @@ class FastToolCalls:
         entry = self.mcp.registry[params["name"]]
         ctx = ToolContext(services=self.mcp.services, credentials=creds, spec=entry.spec)
         result = await run_tool(entry, ctx, dict(params.get("arguments") or {}))
+        self.mcp.note_outcome(creds, result)
         self.answered += 1
         return result  # type: ignore[return-value]
 

@@ -6,13 +6,16 @@ sessions), ``/health`` and ``/v1/health`` without credentials.  stdio: single-ac
 
 Credentials arrive per request (see ``auth``) and are never stored; the SDK binds each
 handshake-era session to the credential digest, so another credential presenting a session id is
-refused.  Idle sessions — including those holding an open GET stream — are swept here because
+refused.  Credentials Ontraport refuses answer HTTP 401 before the MCP app (``auth``); when
+Ontraport cannot be reached, ``tools/list`` still lists the static tools plus a note tool that
+says why the custom-object tools are missing and when to list again.  Idle sessions — including those holding an open GET stream — are swept here because
 the SDK only expires sessions with nothing in flight.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -22,27 +25,41 @@ import anyio
 import mcp_types as types
 from mcp.server import CacheHint, Server, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import (
+    DEFAULT_MAX_REQUEST_BODY_SIZE,
+    TransportSecurityMiddleware,
+    TransportSecuritySettings,
+)
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
-from .auth import CREDENTIALS_SCOPE_KEY, AuthMiddleware
+from .auth import (
+    CREDENTIALS_SCOPE_KEY,
+    REFUSED_MESSAGE,
+    AuthMiddleware,
+    CredentialChecks,
+    Style,
+    refusal_body,
+)
 from .confirm import Confirmations
 from .context import Services, ToolContext
 from .credentials import Credentials
 from .errors import ToolError
-from .executor import ToolOutcome, run_tool
+from .executor import ToolOutcome, error_payload, run_tool
 from .fastpath import FastToolCalls
 from .generated.tools import TOOLS
-from .manifest import Manifest, build_manifest, to_wire
+from .manifest import NOTE_TOOL, Manifest, build_manifest, note_tool, to_wire
 from .meta import AccountMeta, MetaCache
-from .registry import Entry, build_registry, load_overrides
-from .sessions import HandshakeSessions, SessionTracker
+from .registry import Entry, Handler, build_registry, load_overrides
+from .replay import read_body
+from .sessions import HandshakeSessions, RequestIdCheck, SessionTracker
 from .settings import Settings
 from .upstream import Upstream
 
@@ -76,6 +93,12 @@ class OntraportMCP:
             confirmations=Confirmations(settings.confirmation_ttl_s),
         )
         self.services.manifest_of = self.manifest
+        self.checks = CredentialChecks(
+            self.services.meta,
+            accepted_ttl_s=settings.meta_ttl_s or 60.0,
+            refused_ttl_s=settings.credential_refused_ttl_s,
+            max_checks=settings.max_credential_checks,
+        )
         self.registry: dict[str, Entry] = build_registry(TOOLS, load_overrides())
         self.static_specs = [
             e.spec for e in sorted(self.registry.values(), key=lambda e: e.spec.name)
@@ -133,17 +156,34 @@ class OntraportMCP:
         try:
             manifest = await self.manifest(creds)
         except ToolError as exc:
-            # never a partial manifest: the client learns why and may retry
-            raise MCPError(
-                code=types.INTERNAL_ERROR,
-                message=f"Could not read the account's object types (/objects/meta): {exc.message}",
-                data={
-                    "upstream_status": exc.status,
-                    "code": exc.code,
-                    "retry_after_s": exc.retry_after_s,
-                },
-            ) from None
+            self._refused(creds, exc)
+            # the static tools work without the account's object types: list them, and a note
+            # that says why the custom-object tools are missing; the client lists again soon
+            retry_s = _retry_s(exc)
+            note = to_wire(unavailable_note(exc, retry_s))
+            return types.ListToolsResult(
+                tools=[*self.static_wire, note], ttl_ms=int(retry_s * 1000)
+            )
         return types.ListToolsResult(tools=list(manifest.wire))
+
+    def _refused(self, creds: Credentials, exc: ToolError) -> None:
+        """Ontraport refused the credential (HTTP 401): remember it, and say so."""
+        if exc.status != 401:
+            return
+        self.checks.refuse(creds)
+        raise MCPError(
+            code=types.INVALID_REQUEST,
+            message=REFUSED_MESSAGE,
+            data={"reason": "unauthorized", "upstream_status": 401},
+        )
+
+    def note_outcome(self, creds: Credentials, result: Any) -> None:
+        """After a tool call: an upstream 401 marks the credential refused, so the next request
+        of it answers HTTP 401 before the MCP app (auth).  Costs nothing on success."""
+        if isinstance(result, types.CallToolResult) and result.is_error:
+            error = error_payload(result)
+            if error is not None and error.get("http_status") == 401:
+                self.checks.refuse(creds)
 
     def _input_schema(self, name: str) -> Mapping[str, Any] | None:
         """The schema the SDK checks ``Mcp-Param-*`` headers against — only for tools that
@@ -167,7 +207,9 @@ class OntraportMCP:
             request=ctx,
             input_responses=dict(params.input_responses or {}) or None,
         )
-        return await run_tool(entry, tool_ctx, args)
+        outcome = await run_tool(entry, tool_ctx, args)
+        self.note_outcome(creds, outcome)
+        return outcome
 
     async def _dynamic_entry(self, creds: Credentials, name: str) -> Entry:
         from .overrides.custom_objects import handler_for
@@ -175,9 +217,14 @@ class OntraportMCP:
         try:
             manifest = await self.manifest(creds)
         except ToolError as exc:
+            self._refused(creds, exc)
+            if name == NOTE_TOOL:  # the note of a listing made while Ontraport was unreachable
+                spec = unavailable_note(exc, _retry_s(exc))
+                return Entry(spec, _unavailable_handler(exc.message), None, "manifest note")
             raise MCPError(
                 code=types.INTERNAL_ERROR,
                 message=f"Could not read the account's object types: {exc.message}",
+                data={"upstream_status": exc.status, "code": exc.code},
             ) from None
         spec = manifest.by_name.get(name)
         if spec is None:
@@ -189,6 +236,41 @@ class OntraportMCP:
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
+
+
+_UNAVAILABLE_RETRY_S = 5.0
+
+
+def _retry_s(exc: ToolError) -> float:
+    return max(1.0, exc.retry_after_s or _UNAVAILABLE_RETRY_S)
+
+
+def unavailable_note(exc: ToolError, retry_s: float) -> Any:
+    """The ``_manifest_note`` tool of a listing made without the account's object types."""
+    reason = f"Ontraport's object types (/objects/meta) could not be read: {exc.message}"
+    return dataclasses.replace(
+        note_tool(()),
+        title="Custom-object tools unavailable",
+        description=(
+            f"This account's custom-object tools are missing from this list. {reason} "
+            f"The standard tools work as usual (custom objects too, through get_objects, "
+            f"create_object, update_object with their object_type_id). List the tools again "
+            f"in about {retry_s:.0f} s to get the custom-object tools."
+        ),
+        meta={"kind": "note", "omitted": [], "unavailable": reason},
+    )
+
+
+def _unavailable_handler(message: str) -> Handler:
+    async def handle(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "omitted": [],
+            "unavailable": message,
+            "how_to_reach": "List the tools again shortly; meanwhile use get_objects, "
+            "create_object and update_object with the object_type_id.",
+        }
+
+    return handle
 
 
 _VERSION_HEADER = b"mcp-protocol-version"
@@ -221,6 +303,73 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
+class FacadeGuard:
+    """The transport rules of ``/mcp`` for the HTTP facade: Host and Origin (DNS rebinding), a
+    JSON ``Content-Type`` on POST, and the body limit — 413 as soon as the declared or received
+    size passes it, never buffering more — each refusal in the facade's error shape."""
+
+    def __init__(self, app: ASGIApp, security: TransportSecuritySettings, max_body_size: int):
+        self.app = app
+        self.security = TransportSecurityMiddleware(security)
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        is_post = scope.get("method") == "POST"
+        refusal = await self.security.validate_request(Request(scope), is_post=is_post)
+        if refusal is not None:
+            message = bytes(refusal.body).decode("utf-8", "replace")
+            await _facade_refusal(send, refusal.status_code, "transport_refused", message)
+            return
+        if is_post:
+            too_large = f"The body is larger than the limit of {self.max_body_size} bytes."
+            declared = Request(scope).headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_body_size:
+                await _facade_refusal(send, 413, "body_too_large", too_large)
+                return
+            body, receive = await read_body(receive, self.max_body_size)
+            if body is None:
+                await _facade_refusal(send, 413, "body_too_large", too_large)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _facade_refusal(send: Send, status: int, code: str, message: str) -> None:
+    body = refusal_body("facade", status, code, message)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class HeaderLimit:
+    """431 for requests whose headers together pass ``max_bytes`` (uvicorn's httptools parser
+    has no such limit), before anything reads them; work proportional to the headers only."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+            if size > self.max_bytes:
+                path = scope.get("path", "")
+                style: Style = "facade" if path.startswith(_FACADE_PATHS) else "jsonrpc"
+                message = f"The request headers ({size} bytes) pass the limit of {self.max_bytes}."
+                body = refusal_body(style, 431, "headers_too_large", message)
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ]
+                await send({"type": "http.response.start", "status": 431, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+_FACADE_PATHS = ("/tools/", "/openapi.json")
+
+
 def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlette:
     """The Starlette app: MCP at /mcp, / and /v1, health without credentials."""
     mcp = app or OntraportMCP(settings)
@@ -247,7 +396,11 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
     fast = FastToolCalls(mcp, modern_app, security) if settings.fast_tool_calls else None
     if fast is not None:
         modern_app = fast
-    tracker = SessionTracker(manager, idle_timeout_s=settings.session_idle_timeout_s)
+    # one credential may hold a small share of the sessions; single-account mode has only one
+    quota = settings.max_sessions_per_credential
+    if settings.single_account() is not None:
+        quota = settings.max_sessions
+    tracker = SessionTracker(manager, idle_timeout_s=settings.session_idle_timeout_s, quota=quota)
     handshake: Any = StreamableHTTPASGIApp(manager)
     # Light handshake-era sessions (sessions.py): clients that will never be asked to confirm by
     # elicitation need no back-channel, so their requests go through the SDK's stateless path
@@ -258,7 +411,7 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
         stateless=True,
         security_settings=security,
     )
-    if settings.light_sessions and not settings.stateless:
+    if not settings.stateless:
         handshake = HandshakeSessions(
             handshake,
             StreamableHTTPASGIApp(light),
@@ -267,8 +420,13 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
             max_sessions=settings.max_sessions,
             elicitation_used=settings.confirm != "never",
             fast=fast,
+            light_sessions=settings.light_sessions,
         )
-    endpoint = AuthMiddleware(EraDispatch(handshake, modern_app), settings=settings)
+    else:
+        handshake = RequestIdCheck(handshake)
+    endpoint = AuthMiddleware(
+        EraDispatch(handshake, modern_app), settings=settings, checks=mcp.checks
+    )
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "name": SERVER_NAME, "version": __version__})
@@ -285,7 +443,11 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
 
     from .facade import facade_router
 
-    facade = AuthMiddleware(facade_router(mcp), settings=settings)
+    facade = FacadeGuard(
+        AuthMiddleware(facade_router(mcp), settings=settings, checks=mcp.checks, style="facade"),
+        security,
+        DEFAULT_MAX_REQUEST_BODY_SIZE,
+    )
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", facade, methods=["GET"]),
@@ -295,7 +457,11 @@ def build_app(settings: Settings, *, app: OntraportMCP | None = None) -> Starlet
         Route("/v1", endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/", endpoint, methods=["GET", "POST", "DELETE"]),
     ]
-    starlette = Starlette(routes=routes, lifespan=lifespan)
+    starlette = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(HeaderLimit, max_bytes=settings.max_header_bytes)],
+    )
     starlette.state.mcp = mcp
     starlette.state.fast_calls = fast
     starlette.state.tracker = tracker

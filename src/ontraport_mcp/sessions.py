@@ -20,20 +20,33 @@ as before.  ``ONTRAPORT_LIGHT_SESSIONS=false`` gives every client a full session
 
 ``SessionTracker`` ends full sessions idle for too long even while their GET stream is open (the
 SDK alone keeps such a session forever); light sessions are swept on the same beat.
+
+No caller starves another: one credential holds at most ``max_sessions_per_credential``
+sessions (light and full together); past that, or past ``max_sessions``, an ``initialize``
+answers 503 with ``Retry-After``.  (Credentials Ontraport refuses never get this far: ``auth``.)
+Nothing is kept for a session id this server did not issue, and a request id that is not a
+string or an integer (``1.5``, ``NaN``, ``true``, an object) gets a JSON-RPC invalid-request
+error instead of the SDK's silent 202.  Bodies are parsed with the parser of the SDK's
+handshake-era transport (``pydantic_core.from_json``), so this module and the SDK agree on what
+is JSON (no lone surrogates, nesting under its limit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import secrets
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import mcp_types as types
+import pydantic_core
 from mcp.server.streamable_http import REQUEST_CANCELLED
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import (
@@ -53,12 +66,28 @@ from .replay import read_body
 log = logging.getLogger("ontraport_mcp.sessions")
 SESSION_HEADER = b"mcp-session-id"
 _JSON = (b"content-type", b"application/json")
+MAX_SESSION_ID_LENGTH = 128  # ids issued here and by the SDK are 32 characters
+RETRY_AFTER_S = 30  # when a session cap is hit: sessions end by DELETE or idleness
+_RETRY_AFTER = (b"retry-after", str(RETRY_AFTER_S).encode())
+_BAD_ID = "Invalid Request: a JSON-RPC request id must be a string or an integer"
 _SSE_HEADERS = [  # as the SDK's transport answers a handshake-era POST
     (b"cache-control", b"no-cache, no-transform"),
     (b"connection", b"keep-alive"),
     (b"content-type", b"text/event-stream"),
     (b"x-accel-buffering", b"no"),
 ]
+
+
+_WARN_EVERY_S = 60.0
+_last_warned: dict[str, float] = {}
+
+
+def _warn_now_and_then(text: str, *args: Any) -> None:
+    """Log a refusal at most once a minute per kind: a flood must not flood the log too."""
+    now = time.monotonic()
+    if now - _last_warned.get(text, -_WARN_EVERY_S) >= _WARN_EVERY_S:
+        _last_warned[text] = now
+        log.warning(text + " (more such refusals are not logged for a minute)", *args)
 
 
 class LightSession:
@@ -84,17 +113,60 @@ class SessionTracker:
         manager: StreamableHTTPSessionManager,
         idle_timeout_s: float,
         light: dict[str, LightSession] | None = None,
+        *,
+        quota: int = 10_000,
     ) -> None:
         self.manager = manager
         self.idle_timeout_s = idle_timeout_s
         self.last_seen: dict[str, float] = {}
         self.light: dict[str, LightSession] = {} if light is None else light
+        self.quota = max(1, quota)  # sessions per credential, light and full together
+        self.owner_of: dict[str, str] = {}  # session id -> credential digest
+        self.owned: dict[str, set[str]] = {}  # credential digest -> its session ids
+        self.opening: Counter[str] = Counter()  # initialize requests in flight per digest
 
     def touch(self, session_id: str) -> None:
         self.last_seen[session_id] = time.monotonic()
 
     def forget(self, session_id: str) -> None:
         self.last_seen.pop(session_id, None)
+        self.disown(session_id)
+
+    # -- the per-credential quota ------------------------------------------------------------
+
+    def own(self, session_id: str, owner: str) -> None:
+        self.owner_of[session_id] = owner
+        self.owned.setdefault(owner, set()).add(session_id)
+
+    def disown(self, session_id: str) -> None:
+        owner = self.owner_of.pop(session_id, None)
+        ids = self.owned.get(owner) if owner is not None else None
+        if ids is not None:
+            ids.discard(session_id)
+            if not ids:
+                del self.owned[owner]  # type: ignore[arg-type]
+
+    def may_open(self, owner: str) -> bool:
+        """Whether ``owner`` may open one more session.  Full sessions the SDK ended on its own
+        are noticed here (and by the sweep): work bounded by the quota, only at the quota."""
+        if len(self.owned.get(owner, ())) + self.opening[owner] < self.quota:
+            return True
+        live = self.manager._server_instances
+        for session_id in [s for s in self.owned.get(owner, ()) if s not in live]:
+            if session_id not in self.light:
+                self.forget(session_id)
+        return len(self.owned.get(owner, ())) + self.opening[owner] < self.quota
+
+    @contextlib.contextmanager
+    def opening_session(self, owner: str) -> Iterator[None]:
+        """Count an ``initialize`` in flight against its credential's quota."""
+        self.opening[owner] += 1
+        try:
+            yield
+        finally:
+            self.opening[owner] -= 1
+            if self.opening[owner] <= 0:
+                del self.opening[owner]
 
     async def sweep_once(self) -> int:
         live = self.manager._server_instances  # SDK 2.3 has no public session registry
@@ -112,6 +184,7 @@ class SessionTracker:
         for session_id, record in list(self.light.items()):
             if now - record.last_seen > self.idle_timeout_s:
                 del self.light[session_id]
+                self.disown(session_id)
                 swept += 1
         return swept
 
@@ -128,14 +201,29 @@ class SessionTracker:
 
 
 def _decode(body: bytes | None) -> dict[str, Any]:
-    """The JSON-RPC message of a body, or {} for anything else (a batch, bad JSON, too big)."""
+    """The JSON-RPC message of a body, or {} for anything else (a batch, bad JSON, too big).
+
+    The parser is the SDK handshake-era transport's own: what it refuses (lone surrogates,
+    nesting past its limit, integers past 4300 digits) is refused here too, without recursion."""
     if body is None:
         return {}
     try:
-        message = json.loads(body)
-    except (ValueError, RecursionError):
+        message = pydantic_core.from_json(body)
+    except ValueError:
         return {}
     return message if isinstance(message, dict) else {}
+
+
+def _bad_id(message: dict[str, Any]) -> bool:
+    """A request id that is not a string or an integer (a response may carry ``null``)."""
+    if "id" not in message:
+        return False
+    request_id = message["id"]
+    if isinstance(request_id, bool):
+        return True
+    if isinstance(request_id, int | str):
+        return False
+    return request_id is not None or "method" in message
 
 
 def _id_key(request_id: Any) -> tuple[str, int | str]:
@@ -155,6 +243,43 @@ def _error(status: int, message: str, code: int, extra: list[tuple[bytes, bytes]
     return status, headers, body
 
 
+async def refused_request_id(
+    receive: Receive, send: Send, max_body_size: int
+) -> tuple[dict[str, Any], Receive] | None:
+    """Read a POST's body: its message and a replaying ``receive``, or None when its request id
+    is one JSON-RPC forbids (answered here: the SDK would take it for a notification, 202)."""
+    body, receive = await read_body(receive, max_body_size)
+    message = _decode(body)
+    if _bad_id(message):
+        await _respond(send, *_error(400, _BAD_ID, types.INVALID_REQUEST, []))
+        return None
+    return message, receive
+
+
+class RequestIdCheck:
+    """The request-id rule alone, in front of the SDK's stateless handshake-era app (stateless
+    mode has no ``HandshakeSessions``)."""
+
+    def __init__(self, app: Any, max_body_size: int = DEFAULT_MAX_REQUEST_BODY_SIZE) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") == "POST":
+            read = await refused_request_id(receive, send, self.max_body_size)
+            if read is None:
+                return
+            receive = read[1]
+        await self.app(scope, receive, send)
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class HandshakeSessions:
     """ASGI app for every handshake-era request: light sessions here, the rest to the SDK.
 
@@ -172,8 +297,10 @@ class HandshakeSessions:
         elicitation_used: bool = True,
         fast: FastToolCalls | None = None,
         max_body_size: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
+        light_sessions: bool = True,
     ) -> None:
         self.full = full
+        self.light_sessions = light_sessions  # False: every session is a full SDK session
         self.stateless = stateless
         self.tracker = tracker
         self.light = tracker.light
@@ -190,31 +317,52 @@ class HandshakeSessions:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session_id = next((v for k, v in scope["headers"] if k == SESSION_HEADER), None)
         method = scope.get("method", "")
+        message: dict[str, Any] = {}
+        if method == "POST":
+            read = await refused_request_id(receive, send, self.max_body_size)
+            if read is None:
+                return
+            message, receive = read
         if session_id is not None:
             sid = session_id.decode("latin-1")
-            record = self.light.get(sid)
+            record = self.light.get(sid) if len(sid) <= MAX_SESSION_ID_LENGTH else None
             if record is not None:
-                await self._serve_light(sid, record, scope, receive, send)
+                await self._serve_light(sid, record, scope, receive, send, message)
                 return
-            if method != "GET":
+            known = sid in self.tracker.manager._server_instances
+            if known and method != "GET":  # an id nobody issued is never kept (the SDK: 404)
                 self.tracker.touch(sid)
             await self.full(scope, receive, send)
-            if method == "DELETE":
+            if known and method == "DELETE":
                 self.tracker.forget(sid)
             return
-        if method == "POST":
-            body, receive = await read_body(receive, self.max_body_size)
-            if self._light_initialize(body):
+        creds = scope.get(CREDENTIALS_SCOPE_KEY)
+        owner = sys.intern(creds.digest) if isinstance(creds, Credentials) else ""
+        if message.get("method") != "initialize":  # nothing else opens a session
+            await self.full(scope, receive, self._noting_new_full_session(send, owner))
+            return
+        if not self.tracker.may_open(owner):
+            _warn_now_and_then(
+                "refusing a new session: one credential holds %d", self.tracker.quota
+            )
+            message_text = (
+                f"Too many open sessions for these credentials (at most {self.tracker.quota}): "
+                "end unused sessions with DELETE, or retry later"
+            )
+            busy = _error(503, message_text, types.INTERNAL_ERROR, [_RETRY_AFTER])
+            await self._respond(send, *busy)
+            return
+        with self.tracker.opening_session(owner):
+            if self._light_initialize(message):
                 await self._open_light(scope, receive, send)
-                return
-        await self.full(scope, receive, self._noting_new_full_session(send))
+            else:
+                await self.full(scope, receive, self._noting_new_full_session(send, owner))
 
     # -- opening ---------------------------------------------------------------------------------
 
-    def _light_initialize(self, body: bytes | None) -> bool:
+    def _light_initialize(self, message: dict[str, Any]) -> bool:
         """An ``initialize`` from a client this server will never need to ask anything."""
-        message = _decode(body)
-        if message.get("method") != "initialize":
+        if not self.light_sessions or message.get("method") != "initialize":
             return False
         params = message.get("params")
         raw = params.get("capabilities") if isinstance(params, dict) else None
@@ -234,8 +382,10 @@ class HandshakeSessions:
             await self._respond(send, *_error(401, "Unauthorized", types.INVALID_REQUEST, []))
             return
         if len(self.light) >= self.max_sessions:
-            log.warning("refusing a new session: %d light sessions are open", len(self.light))
-            too_many = _error(503, "Too many open sessions", types.INTERNAL_ERROR, [])
+            _warn_now_and_then(
+                "refusing a new session: %d light sessions are open", len(self.light)
+            )
+            too_many = _error(503, "Too many open sessions", types.INTERNAL_ERROR, [_RETRY_AFTER])
             await self._respond(send, *too_many)
             return
         sid = secrets.token_hex(16)
@@ -246,17 +396,23 @@ class HandshakeSessions:
             if message["type"] == "http.response.start" and message["status"] < 400:
                 # registered before the client can read the id, so its next request finds it
                 self.light[sid] = LightSession(owner, time.monotonic())
+                self.tracker.own(sid, owner)
                 message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
 
         await self.stateless(scope, receive, opening)
 
-    def _noting_new_full_session(self, send: Send) -> Send:
+    def _noting_new_full_session(self, send: Send, owner: str) -> Send:
         async def noting(message: Message) -> None:
             if message["type"] == "http.response.start":
+                status = message["status"]
                 for key, value in message.get("headers", []):
-                    if key.lower() == SESSION_HEADER:
-                        self.tracker.touch(value.decode("latin-1"))
+                    if key.lower() == SESSION_HEADER and status < 400:
+                        session_id = value.decode("latin-1")
+                        self.tracker.touch(session_id)
+                        self.tracker.own(session_id, owner)
+                if status == 503:  # the SDK's session cap: say when to come back
+                    message = {**message, "headers": [*message.get("headers", []), _RETRY_AFTER]}
             await send(message)
 
         return noting
@@ -264,13 +420,19 @@ class HandshakeSessions:
     # -- serving ---------------------------------------------------------------------------------
 
     async def _serve_light(
-        self, sid: str, record: LightSession, scope: Scope, receive: Receive, send: Send
+        self,
+        sid: str,
+        record: LightSession,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        message: dict[str, Any],
     ) -> None:
         header = (SESSION_HEADER, sid.encode())
         creds = scope.get(CREDENTIALS_SCOPE_KEY)
         digest = creds.digest if isinstance(creds, Credentials) else ""
         if not hmac.compare_digest(digest, record.owner):
-            log.warning("refusing a session presented with another credential")
+            _warn_now_and_then("refusing a session presented with another credential")
             await self._respond(send, *_error(404, "Session not found", types.INVALID_REQUEST, []))
             return
         method = scope.get("method", "")
@@ -280,32 +442,33 @@ class HandshakeSessions:
             return
         record.last_seen = time.monotonic()
         if method == "POST":
-            await self._post_light(sid, scope, receive, send)
+            await self._post_light(sid, scope, receive, send, message)
         elif method == "DELETE":
             self.light.pop(sid, None)
+            self.tracker.disown(sid)
             await self._respond(send, 200, [_JSON, (b"content-length", b"0"), header], b"")
         elif method == "GET":
-            message = (
+            no_stream = (
                 "Method Not Allowed: this server sends nothing unprompted to this session, "
                 "so it offers no GET stream; keep using POST"
             )
             allow = [(b"allow", b"POST, DELETE"), header]
-            await self._respond(send, *_error(405, message, types.INVALID_REQUEST, allow))
+            await self._respond(send, *_error(405, no_stream, types.INVALID_REQUEST, allow))
         else:
             allow = [(b"allow", b"GET, POST, DELETE"), header]
             await self._respond(
                 send, *_error(405, "Method Not Allowed", types.INVALID_REQUEST, allow)
             )
 
-    async def _post_light(self, sid: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _post_light(
+        self, sid: str, scope: Scope, receive: Receive, send: Send, message: dict[str, Any]
+    ) -> None:
         """One POST of a light session, cancellable by the session's ``notifications/cancelled``.
 
         Each request is its own stateless exchange, so the SDK cannot match a cancellation to
         the request it names; this does, and ends the request's stream the way the SDK's
         session transport does: an error ``-32800 Request cancelled`` for its id."""
         header = (SESSION_HEADER, sid.encode())
-        body, receive = await read_body(receive, self.max_body_size)
-        message = _decode(body)
         request_id = message.get("id") if message.get("method") else None
         if message.get("method") == "notifications/cancelled":
             params = message.get("params")
@@ -359,9 +522,4 @@ class HandshakeSessions:
                 await stamped(start)
             await send({"type": "http.response.body", "body": event, "more_body": False})
 
-    @staticmethod
-    async def _respond(
-        send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> None:
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    _respond = staticmethod(_respond)

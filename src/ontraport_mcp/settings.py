@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     session_idle_timeout_s: float = 1800.0
     max_sessions: int = 10_000
+    # sessions one credential may hold at once (light and full together), so no caller can fill
+    # max_sessions for everyone else; single-account mode (one credential) is held to max_sessions
+    max_sessions_per_credential: int = 100
+    # request headers larger than this answer 431 (an Mcp-Session-Id is never longer than 128)
+    max_header_bytes: int = 16_384
+    # how long a credential Ontraport refused answers 401 without asking Ontraport again
+    credential_refused_ttl_s: float = 30.0
+    # distinct credentials being checked against Ontraport at once; beyond, 503 + Retry-After
+    max_credential_checks: int = 8
     # sessions of clients that cannot be asked to confirm by elicitation are kept by this server
     # in a few hundred bytes, served by the SDK's stateless path (see sessions.py); false gives
     # every handshake-era client a full SDK session (~37 KiB while idle)

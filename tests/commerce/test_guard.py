@@ -117,8 +117,9 @@ def test_card_numbers_are_found_anywhere() -> None:
     ],
 )  # fmt: skip
 async def test_card_numbers_are_refused_before_anything(env: Env, tool: str, args: dict) -> None:
-    env.clear()
     async with connect(env.url, env.headers) as client:
+        await client.list_tools()  # the credential is checked (one meta read) before we count
+        env.clear()
         out = await call_err(client, tool, args, "card_number_refused")
     assert "payment page" in out["message"] and "cc_id" in out["message"]
     assert env.sb.requests() == []  # not even a read

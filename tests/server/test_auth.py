@@ -1,5 +1,7 @@
 """Credentials: 401 on every verb without them, before any upstream call; the accepted forms."""
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -61,18 +63,103 @@ async def test_bearer_appid_key_form(mcp_server, sandbox):
         assert not result.is_error
 
 
-async def test_wrong_credentials_surface_as_a_structured_upstream_error(mcp_server, sandbox):
-    headers = {"Api-Key": "not-the-key", "Api-Appid": sandbox.app_id}
-    async with connect(mcp_server.url, headers) as client:
-        from mcp import MCPError
+REFUSED = {"Api-Key": "not-the-key"}
 
-        with pytest.raises(MCPError) as info:
-            await client.list_tools()
-        assert "401" in str(info.value.error.data) or "credentials" in info.value.error.message
-        result = await client.call_tool("build_api_condition", {"expression": "state = CA"})
-        assert result.is_error
-        assert error_payload(result)["code"] == "unauthorized"
-        assert "not-the-key" not in str(result.content)
+
+def _mcp_error(exc: BaseException) -> Any:
+    """The MCPError inside what the client raised (task groups wrap it)."""
+    from mcp import MCPError
+
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    assert isinstance(exc, MCPError), repr(exc)
+    return exc
+
+
+def _refused(response: httpx.Response) -> dict:
+    """A 401 that says Ontraport refused the credentials, as a JSON-RPC error body."""
+    assert response.status_code == 401, response.text
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    body = response.json()
+    assert body["jsonrpc"] == "2.0" and body["id"] is None
+    assert "Ontraport refused these credentials" in body["error"]["message"]
+    assert body["error"]["data"]["upstream_status"] == 401
+    assert "not-the-key" not in response.text
+    return body
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_refused_credentials_get_401_in_both_eras(sandbox, mode):
+    """The real client, both protocol eras: connecting with a key Ontraport refuses fails with
+    the refusal (HTTP 401), and Ontraport is asked once for the verdict."""
+    settings = Settings(base_url=sandbox.base_url, audit_log="off")
+    headers = {**REFUSED, "Api-Appid": sandbox.app_id}
+    with ServerThread(settings) as server:
+        for _ in range(3):
+            with pytest.raises(BaseException) as info:  # noqa: PT011 — unwrapped below
+                async with connect(server.url, headers, mode=mode) as client:
+                    await client.list_tools()
+            error = _mcp_error(info.value)
+            assert "Ontraport refused these credentials" in error.error.message
+            assert "not-the-key" not in str(error.error)
+        assert server.mcp.checks.checks == 1  # the refusal is remembered (briefly)
+
+
+ERA = "2026-07-28"
+_META = {
+    "io.modelcontextprotocol/protocolVersion": ERA,
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _modern(method: str, params: dict, **headers: str) -> tuple[dict, dict]:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": method,
+        "params": {**params, "_meta": _META},
+    }
+    return body, {**ACCEPT, "MCP-Protocol-Version": ERA, "Mcp-Method": method, **headers}
+
+
+@pytest.mark.parametrize("method", ["tools/list", "tools/call"])
+def test_tools_list_and_call_answer_401_for_refused_credentials(sandbox, method):
+    params = {"name": "get_objects", "arguments": {"object_type_id": 0}}
+    with ServerThread(Settings(base_url=sandbox.base_url, audit_log="off")) as server:
+        wrong = {**REFUSED, "Api-Appid": sandbox.app_id}
+        body, headers = _modern(method, params if method == "tools/call" else {}, **wrong)
+        if method == "tools/call":
+            headers["Mcp-Name"] = "get_objects"
+        _refused(httpx.post(server.url, json=body, headers=headers))
+        # handshake era: the initialize already answers 401, so no session is opened
+        _refused(httpx.post(server.url, json=INIT, headers={**ACCEPT, **wrong}))
+        assert not server.app.state.tracker.light
+        # the facade answers 401 with its own error object
+        facade = httpx.post(server.root + "/tools/get_objects", json={}, headers=wrong)
+        assert facade.status_code == 401 and facade.json()["code"] == "unauthorized"
+        # the right credentials are unaffected
+        good = {"Api-Key": sandbox.api_key, "Api-Appid": sandbox.app_id}
+        body, headers = _modern("tools/list", {}, **good)
+        assert httpx.post(server.url, json=body, headers=headers).status_code == 200
+
+
+async def test_a_call_refused_upstream_marks_the_credential(sandbox):
+    """Ontraport starts refusing a key it accepted: the call that meets the 401 says so, and the
+    next request answers HTTP 401 before the MCP app."""
+    from mcp import MCPError
+
+    settings = Settings(base_url=sandbox.base_url, audit_log="off")
+    headers = {**REFUSED, "Api-Appid": sandbox.app_id}
+    with ServerThread(settings) as server:
+        from tests.server.test_sessions import vouch
+
+        vouch(server, headers)  # accepted a moment ago
+        async with connect(server.url, headers, mode="legacy") as client:
+            result = await client.call_tool("get_objects", {"object_type_id": 0, "range": 1})
+            assert result.is_error and error_payload(result)["code"] == "unauthorized"
+            with pytest.raises(MCPError) as info:
+                await client.list_tools()
+            assert "Ontraport refused these credentials" in info.value.error.message
 
 
 def test_single_account_mode_demands_the_access_token(sandbox):

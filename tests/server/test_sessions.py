@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from ontraport_mcp.credentials import Credentials
 from ontraport_mcp.sessions import LightSession
 from ontraport_mcp.settings import Settings
 from ontraport_mcp.testing import ServerThread, connect
@@ -45,6 +46,13 @@ def _open(url: str, creds: dict[str, str], caps: dict) -> str:
     return session
 
 
+def vouch(server: ServerThread, headers: dict[str, str]) -> None:
+    """Take these credentials for another account Ontraport accepts (the sandbox has one), so a
+    test reaches the session layer instead of the 401 of refused credentials (auth.py)."""
+    creds = Credentials(app_id=headers["Api-Appid"], api_key=headers["Api-Key"])
+    server.mcp.checks.remember(creds, "accepted")
+
+
 def _kind(server: ServerThread, session: str) -> str | None:
     tracker = server.app.state.tracker
     if session in tracker.light:
@@ -76,6 +84,7 @@ def test_the_client_s_capabilities_choose_the_kind(mcp_server, creds, caps):
 def test_another_credential_cannot_use_a_session(mcp_server, creds, caps):
     session = _open(mcp_server.url, creds, caps)
     other = {"Api-Key": "someone-else", "Api-Appid": creds["Api-Appid"]}
+    vouch(mcp_server, other)
     for method, body in (("POST", LIST), ("DELETE", None), ("GET", None)):
         theirs = httpx.request(
             method,
@@ -178,6 +187,7 @@ def test_session_cap_answers_clearly(sandbox, creds, caps):
         third = httpx.post(server.url, json=_init(caps), headers={**BASE, **creds})
         assert third.status_code == 503
         assert "Too many open sessions" in third.text
+        assert int(third.headers["retry-after"]) > 0  # when to come back
 
 
 @pytest.mark.parametrize(
@@ -275,6 +285,7 @@ def test_a_cancelled_call_ends_at_once_and_abandons_the_upstream_request(silent_
     settings = Settings(base_url=upstream, timeout_s=20, audit_log="off")
     creds = {"Api-Key": "k", "Api-Appid": "a"}
     with ServerThread(settings) as server:
+        vouch(server, creds)  # no credential check: the only upstream request is the call's
         session = _open(server.url, creds, caps)
         headers = {**BASE, **creds, "Mcp-Session-Id": session}
         call = {
