@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from importlib.resources import files
 from types import MappingProxyType
@@ -19,6 +21,10 @@ from hypothesis import strategies as st
 
 from ontraport_mcp.conditions import (
     MAX_CLAUSES,
+    MAX_EXPRESSION_LENGTH,
+    MAX_JSON_ITEMS,
+    MAX_JSON_LENGTH,
+    MAX_TOKENS,
     OPERATOR_CHOICES,
     ConditionError,
     FieldInfo,
@@ -28,6 +34,7 @@ from ontraport_mcp.conditions import (
     normalize_condition,
     parse_condition,
 )
+from ontraport_mcp.dates import DATE_CHOICES
 
 NOW = datetime(2024, 3, 15, 12, 30, 45, tzinfo=UTC)
 MIDNIGHT = 1710460800  # 2024-03-15T00:00:00Z
@@ -448,17 +455,7 @@ def test_dnf_at_the_limit_is_accepted() -> None:
 # Errors: class, position and choices
 
 LABELS = ("High", "Medium", "Low")
-DATE_FORMS = (
-    "today",
-    "yesterday",
-    "tomorrow",
-    "now",
-    "N days ago",
-    "in N days",
-    "YYYY-MM-DD",
-    "YYYY-MM-DDTHH:MM:SSZ",
-    "epoch seconds",
-)
+DATE_FORMS = DATE_CHOICES
 
 ERROR_CASES: list[tuple[str, int | None, tuple[str, ...]]] = [
     ("lifetme value > 1000", 0, ("spent",)),
@@ -586,6 +583,112 @@ def test_overlong_expression_is_refused() -> None:
 def test_non_string_expression_is_refused() -> None:
     with pytest.raises(ConditionError):
         parse_condition(42, FIELDS)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------------------------
+# Bounded work: parsing runs on the server's event loop, so no input may take long
+
+
+def _fit(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+ADVERSARIAL: dict[str, Any] = {
+    # a long run of words before an operator: the longest-field search was quadratic here
+    "word run before an operator": lambda n: _fit("first ", n - 4) + " = 1",
+    "word run without an operator": lambda n: _fit("first ", n),
+    "separator words": lambda n: "first " + _fit("_ ", n - 10) + " = 1",
+    "unknown name before IS": lambda n: _fit("foo bar ", n - 8) + " is null",
+    "long bare value": lambda n: "state = " + _fit("x ", n - 8),
+    "many ANDs": lambda n: _fit("state = CA and ", n - 10) + "state = CA",
+    "many ORs": lambda n: _fit("state = CA or ", n - 10) + "state = CA",
+    "deep parentheses": lambda n: "(" * (n // 2) + "state = CA" + ")" * (n // 2),
+    "30 parentheses round a long word": lambda n: (
+        "(" * 30 + "city = " + _fit("x", n - 70) + ")" * 30
+    ),
+    "long quoted value": lambda n: 'city = "' + _fit('ab\\"', n - 10) + '"',
+    "unterminated quote": lambda n: 'city = "' + _fit("ab ", n - 10),
+    "IN list": lambda n: "id in (" + _fit("1, ", n - 10) + "1)",
+    "long number": lambda n: "spent = " + "9" * (n - 8),
+    "long date words": lambda n: "date > " + _fit("1 day ago ", n - 7),
+    "operators only": lambda n: _fit("= ", n),
+    "fields and operators": lambda n: _fit("a b = c ", n),
+    "one huge word": lambda n: "x" * n,
+    "quoted unknown field": lambda n: '"' + "y" * (n - 6) + '" = 1',
+}
+
+
+@pytest.mark.parametrize("size", [1_000, 10_000, 100_000])
+@pytest.mark.parametrize("shape", ADVERSARIAL)
+def test_adversarial_conditions_cost_little_and_fail_cleanly(shape: str, size: int) -> None:
+    """CPU time per parse, 2026-12 on the shared CI box: at most ~4 ms at 10 KB (the quadratic
+    field search took 330 ms-1 s there). 50 ms leaves a wide margin for a loaded machine."""
+    expression = ADVERSARIAL[shape](size)
+    best = math.inf
+    for _ in range(3):  # the best of three ignores a one-off stall of a shared machine
+        started = time.process_time()
+        try:
+            outcome: Any = normalize_condition(expression, CONTACT_FIELDS, now=NOW)
+        except ConditionError as exc:
+            outcome = exc
+        best = min(best, time.process_time() - started)
+    assert best < 0.050, f"{shape} at {size} characters took {best * 1000:.1f} ms"
+    if isinstance(outcome, ConditionError):
+        assert outcome.message and len(outcome.message) < 1_000  # never the whole input echoed
+    else:
+        assert isinstance(outcome, list) and outcome
+
+
+def test_adversarial_outcomes_are_the_right_ones() -> None:
+    def error(expression: str) -> ConditionError:
+        with pytest.raises(ConditionError) as caught:
+            normalize_condition(expression, CONTACT_FIELDS, now=NOW)
+        return caught.value
+
+    run = error(ADVERSARIAL["word run before an operator"](10_000))
+    assert run.message.startswith('Unknown field "first first') and run.position == 0
+    assert "..." in run.message
+    assert error(ADVERSARIAL["long bare value"](10_000)).message.startswith(
+        f"The condition has more than {MAX_TOKENS} words, values and symbols"
+    )
+    assert f"limit {MAX_CLAUSES}" in error(ADVERSARIAL["many ORs"](5_000)).message
+    assert error(ADVERSARIAL["deep parentheses"](1_000)).position == 32
+    assert error(ADVERSARIAL["IN list"](100_000)).position == MAX_EXPRESSION_LENGTH
+    long_word = "x" * 9_900
+    assert normalize_condition("(" * 30 + f"city = {long_word}" + ")" * 30, CONTACT_FIELDS) == [
+        c("city", "=", long_word)
+    ]
+    quoted = 'ab\\"' * 2_000
+    assert normalize_condition(f'city = "{quoted}"', CONTACT_FIELDS) == [
+        c("city", "=", 'ab"' * 2_000)
+    ]
+    assert parse_condition("first _ name = Ada", CONTACT_FIELDS) == [c("firstname", "=", "Ada")]
+
+
+def test_token_limit_admits_long_in_lists_and_refuses_longer() -> None:
+    ids = list(range(1, 451))
+    result = parse_condition(f"id in ({', '.join(map(str, ids))})", FIELDS)
+    assert result == [in_list("id", "IN", *ids)]
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(f"id in ({', '.join(map(str, range(1, 600)))})", FIELDS)
+    assert str(MAX_TOKENS) in caught.value.message
+    assert "IN lists" in caught.value.message
+
+
+def test_json_conditions_are_bounded_too() -> None:
+    one = {"field": {"field": "state"}, "op": "=", "value": {"value": "CA"}}
+    at_limit = [one, *(["OR", one] * ((MAX_JSON_ITEMS - 1) // 2))]
+    assert len(normalize_condition(at_limit, FIELDS) or []) == len(at_limit)
+    with pytest.raises(ConditionError, match=str(MAX_JSON_ITEMS)):
+        normalize_condition([*at_limit, "OR", one], FIELDS)
+    wide = {"field": {"field": "id"}, "op": "IN", "value": {"list": [1] * MAX_JSON_ITEMS}}
+    with pytest.raises(ConditionError, match=str(MAX_JSON_ITEMS)):
+        normalize_condition([wide], FIELDS)
+    with pytest.raises(ConditionError, match=str(MAX_JSON_ITEMS)):
+        normalize_condition([wide | {"value": {"list": [1] * 1_000}}, "OR", wide], FIELDS)
+    with pytest.raises(ConditionError, match=str(MAX_JSON_LENGTH)) as caught:
+        normalize_condition(json.dumps([c("state", "=", "x" * MAX_JSON_LENGTH)]), FIELDS)
+    assert caught.value.position == MAX_JSON_LENGTH
 
 
 # ----------------------------------------------------------------------------------------------

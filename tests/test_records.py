@@ -3,7 +3,7 @@
 import pytest
 
 from ontraport_mcp.errors import InvalidArguments
-from ontraport_mcp.records import and_conditions, clause
+from ontraport_mcp.records import and_conditions, clause, iso
 
 A, B, C, D = (clause(f, "=", 1) for f in ("a", "b", "c", "d"))
 
@@ -35,3 +35,13 @@ def test_and_conditions_is_bounded():
     ]
     with pytest.raises(InvalidArguments):
         and_conditions(wide, wide, wide)
+
+
+@pytest.mark.parametrize("epoch", [10**30, "1e400", "9" * 400, 0, -5, "soon", None])
+def test_iso_is_none_for_what_is_no_date(epoch):
+    assert iso(epoch) is None
+
+
+def test_iso_of_epoch_seconds():
+    assert iso(1706659200) == "2024-01-31T00:00:00Z"
+    assert iso("1706695230") == "2024-01-31T10:00:30Z"

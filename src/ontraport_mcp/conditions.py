@@ -41,7 +41,8 @@ value means depends on the field's meta ``type`` (API.md §6):
   ``tomorrow``, ``now``, ``N minutes|hours|days|weeks|months|years ago``, ``in N days``,
   ``N days from now``, ISO ``YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM]`` or a plain epoch number. All in
   UTC. Day-or-longer offsets are counted from the start of today (midnight UTC), so
-  ``30 days ago`` is a midnight; only ``now`` and minute/hour offsets keep the time of day;
+  ``30 days ago`` is a midnight; only ``now`` and minute/hour offsets keep the time of day.
+  ``ontraport_mcp.dates`` reads them, the same parser every date argument of a tool goes through;
 * ``drop``: an option id or label (case-insensitive), sent as the option id;
 * ``list`` and ``subscription`` (``contact_cat`` tags, sequences, automations): ``CONTAINS`` /
   ``DOES NOT CONTAIN`` an option id or label (tag names only through ``tag_ids``); ``=`` and
@@ -70,20 +71,29 @@ cannot be sent; the parsed expression is rewritten into disjunctive normal form 
 which for an expression that is already flat is the expression itself, in the same order. The
 rewrite of e.g. ``a and (b or c)`` into ``a and b or a and c`` can grow exponentially, so it is
 capped at ``MAX_CLAUSES`` clauses.
+
+Bounded work: parsing runs on the server's event loop, so every step is linear in the input and
+the input is capped: a readable condition at ``MAX_EXPRESSION_LENGTH`` characters and
+``MAX_TOKENS`` tokens, nesting at ``MAX_DEPTH``, a flat AND/OR chain at ``MAX_CLAUSES`` items
+(refused while parsing, not after), a JSON condition at ``MAX_JSON_LENGTH`` characters of text and
+``MAX_JSON_ITEMS`` clauses, connectors and IN values. The worst input costs about a millisecond
+or two; every limit is refused with a ``ConditionError`` naming the limit and how to stay within
+it, and error messages quote at most 80 characters of what was sent.
 """
 
 from __future__ import annotations
 
-import calendar
 import difflib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
+
+from .dates import DATE_CHOICES, DATE_FORMS_TEXT, date_hint, parse_date, utc_now
 
 __all__ = [
     "FIELD_SYNONYMS",
@@ -105,6 +115,20 @@ MAX_DEPTH: Final = 32
 
 MAX_EXPRESSION_LENGTH: Final = 10_000
 """Longest readable expression accepted, so a runaway argument cannot cost unbounded work."""
+
+MAX_TOKENS: Final = 1_000
+"""Most words, quoted strings, operators and punctuation one readable expression may hold.
+
+With ``MAX_EXPRESSION_LENGTH`` this bounds the parser's work (about a millisecond at most; it
+runs on the server's event loop): 1,000 tokens leave room for 32 clauses plus IN lists of a few
+hundred values, far beyond what a hand-written condition needs."""
+
+MAX_JSON_ITEMS: Final = 2_000
+"""Most clauses, connectors and IN values together a condition given as JSON may hold; the same
+bound on work as ``MAX_TOKENS`` for the readable form."""
+
+MAX_JSON_LENGTH: Final = 200_000
+"""Longest condition accepted as JSON text (a string starting with ``[`` or ``{``)."""
 
 FIELD_SYNONYMS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -184,30 +208,8 @@ _CHECK_VALUES: Final[Mapping[str, str]] = MappingProxyType(
         "0": "0",
     }
 )
-_DATE_FORMS: Final[tuple[str, ...]] = (
-    "today",
-    "yesterday",
-    "tomorrow",
-    "now",
-    "N days ago",
-    "in N days",
-    "YYYY-MM-DD",
-    "YYYY-MM-DDTHH:MM:SSZ",
-    "epoch seconds",
-)
-
 _NUMBER_RE: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INTEGER_RE: Final = re.compile(r"[+-]?[0-9]+")
-_ISO_RE: Final = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?"
-    r"\s*([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?"
-)
-_AGO_RE: Final = re.compile(r"([0-9]+|an?|one) (minute|hour|day|week|month|year)s? ago")
-_FUTURE_RE: Final = re.compile(
-    r"(?:in ([0-9]+|an?|one) (minute|hour|day|week|month|year)s?)"
-    r"|(?:([0-9]+|an?|one) (minute|hour|day|week|month|year)s? from now)"
-)
 _IDENT_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY_SEPARATORS_RE: Final = re.compile(r"[\s_\-]+")
 _ESCAPES: Final[Mapping[str, str]] = MappingProxyType(
@@ -338,6 +340,9 @@ class _FieldIndex:
             target_info = fields.get(target)
             if target_info is not None:
                 self._add(words, target_info)
+        # No run of words longer than these can name a field; field_ref stops scanning there.
+        self.longest_key = max(map(len, self.by_key), default=0)
+        self.longest_name = max(map(len, [*fields, "id"]))
 
     def _add(self, label: str, info: FieldInfo) -> None:
         key = _key(label)
@@ -346,16 +351,31 @@ class _FieldIndex:
             self.display[key] = (label, info.name)
 
     def lookup(self, text: str) -> FieldInfo | None:
-        exact = self.fields.get(text)
-        if exact is not None:
-            return exact
-        if text == "id":
-            return _ID_FIELD
-        return self.by_key.get(_key(text))
+        return self.lookup_span(text, 0, len(text), _key(text))
+
+    def lookup_span(self, text: str, start: int, end: int, key: str) -> FieldInfo | None:
+        """``lookup(text[start:end])`` when ``key`` is already that span's comparison key.
+
+        The span is only copied when it is short enough to be an exact name, so a caller trying
+        ever longer spans of one long text does constant work per try.
+        """
+        if end - start <= self.longest_name:
+            span = text[start:end]
+            exact = self.fields.get(span)
+            if exact is not None:
+                return exact
+            if span == "id":
+                return _ID_FIELD
+        return self.by_key.get(key)
 
     def unknown(self, text: str, position: int | None) -> ConditionError:
         """An error naming the closest fields, so the caller can retry without a meta lookup."""
-        close = difflib.get_close_matches(_key(text), list(self.by_key), n=8, cutoff=0.6)
+        key = _key(text)
+        close: list[str] = []
+        # difflib's ratio cannot reach the 0.6 cutoff for a key over 7/3 times the longest known
+        # key, so skipping it changes nothing except that a huge name costs no quadratic work.
+        if len(key) <= 3 * self.longest_key:
+            close = difflib.get_close_matches(key, list(self.by_key), n=8, cutoff=0.6)
         names: list[str] = []
         shown: list[str] = []
         for key in close:
@@ -369,7 +389,7 @@ class _FieldIndex:
         where = f" for {self.object_label}" if self.object_label else ""
         hint = f" Did you mean: {', '.join(shown)}?" if shown else ""
         return ConditionError(
-            f'Unknown field "{text}"{where}.{hint} Use get_object_meta to list fields.',
+            f"Unknown field {_clip(text)}{where}.{hint} Use get_object_meta to list fields.",
             position=position,
             choices=names,
         )
@@ -377,6 +397,20 @@ class _FieldIndex:
 
 def _describe_field(info: FieldInfo) -> str:
     return f"{info.alias} ({info.name})" if info.alias and info.alias != info.name else info.name
+
+
+_SHOWN: Final = 80
+"""Characters of a value or name an error message quotes before cutting it short."""
+
+
+def _cut(text: str, limit: int = _SHOWN) -> str:
+    """``text`` cut short for a message, so a huge argument cannot flood the error."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _clip(text: str) -> str:
+    """``text`` cut short and in double quotes, as messages show values."""
+    return f'"{_cut(text)}"'
 
 
 def _category(info: FieldInfo) -> str:
@@ -389,70 +423,85 @@ def _category(info: FieldInfo) -> str:
 _TokenKind = Literal["word", "string", "op", "(", ")", ",", "end"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
+    """A tuple, not a dataclass: a long condition makes thousands and tuples are built fastest."""
+
     kind: _TokenKind
     text: str  # words: as typed; strings: unescaped; operators: canonical API spelling
     start: int
     end: int
 
 
-def _tokenize(text: str) -> list[_Token]:
-    """Split the expression into tokens, keeping offsets so errors can point at the problem."""
-    tokens: list[_Token] = []
+_TOKEN_RE: Final = re.compile(
+    r"""
+    \s*
+    (?:
+        (?P<punct>[(),])
+      | (?P<string>"(?:[^"\\]++|\\.)*+"|'(?:[^'\\]++|\\.)*+')
+      | (?P<op><>|!=|>=|<=|==|[=<>])
+      | (?P<word>(?:[^\s"'(),=<>!]++|!(?!=))++)
+    )?
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+"""Whitespace, then one token, following the grammar's ``word`` definition. A quote that does not
+start a complete string matches no token, which is how an unterminated string is found. The
+possessive quantifiers (``++``, ``*+``) never backtrack, so a failed match costs linear time."""
+
+_ESCAPE_RE: Final = re.compile(r"\\(.)", re.DOTALL)
+_PUNCTUATION: Final[Mapping[str, _TokenKind]] = MappingProxyType({"(": "(", ")": ")", ",": ","})
+
+
+def _scan(text: str) -> Iterator[_Token]:
+    """The expression's tokens, then an ``end`` token; offsets are kept so errors can point.
+
+    A generator, so the parser reads only as far as it needs: a condition that is wrong near its
+    start fails without tokenizing the rest. One compiled regex does the character work, so a
+    token costs about a microsecond rather than a Python step per character; past ``MAX_TOKENS``
+    the condition is refused.
+    """
+    match_at = _TOKEN_RE.match
+    count = 0
     i = 0
     n = len(text)
     while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch in "(),":
-            kind: _TokenKind = "(" if ch == "(" else ")" if ch == ")" else ","
-            tokens.append(_Token(kind, ch, i, i + 1))
-            i += 1
-        elif ch in "\"'":
-            i = _read_string(text, i, tokens)
-        elif ch in "=<>" or text.startswith("!=", i):
-            two = text[i : i + 2]
-            if two in ("<>", "!=", ">=", "<=", "=="):
-                tokens.append(_Token("op", _OPERATOR_ALIASES.get(two, two), i, i + 2))
-                i += 2
-            else:
-                tokens.append(_Token("op", ch, i, i + 1))
-                i += 1
+        match = match_at(text, i)
+        kind = match.lastgroup if match is not None else None
+        if match is None or kind is None:
+            i = match.end() if match is not None else i
+            if i < n:  # only a quote without its closing partner stops the regex here
+                raise ConditionError(
+                    f"Unterminated string starting at offset {i}: add the closing {text[i]}.",
+                    position=i,
+                )
+            break
+        start, end = match.span(kind)
+        count += 1
+        if count > MAX_TOKENS:
+            raise ConditionError(
+                f"The condition has more than {MAX_TOKENS} words, values and symbols; shorten "
+                "it: quote long values, keep IN lists to a few hundred values, or split the "
+                "work over several calls.",
+                position=start,
+            )
+        value = match.group(kind)
+        if kind == "word":
+            yield _Token("word", value, start, end)
+        elif kind == "op":
+            yield _Token("op", _OPERATOR_ALIASES.get(value, value), start, end)
+        elif kind == "string":
+            yield _Token("string", _unescape(value[1:-1]), start, end)
         else:
-            start = i
-            while i < n:
-                ch = text[i]
-                if ch.isspace() or ch in "(),\"'=<>" or text.startswith("!=", i):
-                    break
-                i += 1
-            tokens.append(_Token("word", text[start:i], start, i))
-    tokens.append(_Token("end", "", n, n))
-    return tokens
+            yield _Token(_PUNCTUATION[value], value, start, end)
+        i = end
+    yield _Token("end", "", n, n)
 
 
-def _read_string(text: str, start: int, tokens: list[_Token]) -> int:
-    quote = text[start]
-    parts: list[str] = []
-    i = start + 1
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\" and i + 1 < n:
-            nxt = text[i + 1]
-            parts.append(_ESCAPES.get(nxt, "\\" + nxt))
-            i += 2
-        elif ch == quote:
-            tokens.append(_Token("string", "".join(parts), start, i + 1))
-            return i + 1
-        else:
-            parts.append(ch)
-            i += 1
-    raise ConditionError(
-        f"Unterminated string starting at offset {start}: add the closing {quote}.",
-        position=start,
-    )
+def _unescape(body: str) -> str:
+    """The string's text with the grammar's escapes applied (unknown escapes stay as typed)."""
+    if "\\" not in body:
+        return body
+    return _ESCAPE_RE.sub(lambda m: _ESCAPES.get(m.group(1), m.group()), body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,7 +532,8 @@ class _Parser:
         self, text: str, index: _FieldIndex, now: datetime, tag_ids: Mapping[str, int]
     ) -> None:
         self.text = text
-        self.tokens = _tokenize(text)
+        self.tokens: list[_Token] = []  # read so far; _scan supplies more on demand
+        self.source = _scan(text)
         self.pos = 0
         self.index = index
         self.now = now
@@ -492,10 +542,14 @@ class _Parser:
     # -- token helpers ------------------------------------------------------------------------
 
     def peek(self, ahead: int = 0) -> _Token:
-        return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
+        wanted = self.pos + ahead
+        tokens = self.tokens
+        while len(tokens) <= wanted and not (tokens and tokens[-1].kind == "end"):
+            tokens.append(next(self.source))
+        return tokens[min(wanted, len(tokens) - 1)]
 
     def take(self) -> _Token:
-        token = self.tokens[self.pos]
+        token = self.peek()
         if token.kind != "end":
             self.pos += 1
         return token
@@ -509,7 +563,7 @@ class _Parser:
             return ConditionError(
                 f"The condition ends too early: expected {expected}.", position=token.start
             )
-        shown = token.text if token.kind != "string" else f'"{token.text}"'
+        shown = _clip(token.text) if token.kind == "string" else _cut(token.text)
         return ConditionError(
             f"Unexpected {shown!r} at offset {token.start}: expected {expected}. Join conditions "
             "with AND/OR, and quote values that contain operators, commas or parentheses.",
@@ -531,6 +585,7 @@ class _Parser:
         while self.at_word("or"):
             self.take()
             items.append(self.and_expr(depth))
+            _check_items(items, start)
         return items[0] if len(items) == 1 else _Group("OR", tuple(items), start)
 
     def and_expr(self, depth: int) -> _Node:
@@ -539,6 +594,7 @@ class _Parser:
         while self.at_word("and"):
             self.take()
             items.append(self.primary(depth))
+            _check_items(items, start)
         return items[0] if len(items) == 1 else _Group("AND", tuple(items), start)
 
     def primary(self, depth: int) -> _Node:
@@ -560,7 +616,13 @@ class _Parser:
         return self.predicate(info)
 
     def field_ref(self) -> FieldInfo:
-        """Resolve the longest run of words that names a field and is followed by an operator."""
+        """Resolve the longest run of words that names a field and is followed by an operator.
+
+        Each longer run's comparison key is the previous key plus one word's, and no key longer
+        than the longest known one can match, so the scan stops there and costs time linear in
+        the words it reads. (Trying every run length from scratch was quadratic: a 10 KB run of
+        words cost about a second of event-loop time.)
+        """
         first = self.peek()
         if first.kind == "string":
             self.take()
@@ -571,28 +633,30 @@ class _Parser:
         if first.kind != "word":
             raise self.unexpected(first, "a field name")
         words: list[_Token] = []
-        while self.peek(len(words)).kind == "word":
-            words.append(self.peek(len(words)))
-        after = self.peek(len(words))
-        for count in range(len(words), 0, -1):
-            follower = words[count] if count < len(words) else after
-            if not _starts_predicate(follower):
-                continue
-            info = self.index.lookup(self.text[first.start : words[count - 1].end])
+        named: list[tuple[int, FieldInfo]] = []  # (word count, field) of each run naming a field
+        key = ""
+        while (token := self.peek(len(words))).kind == "word":
+            words.append(token)
+            key += _key(token.text)
+            if len(key) > self.index.longest_key:
+                break
+            info = self.index.lookup_span(self.text, first.start, token.end, key)
             if info is not None:
+                named.append((len(words), info))
+        after = self.peek(len(words))
+        for count, info in reversed(named):
+            if _starts_predicate(words[count] if count < len(words) else after):
                 self.pos += count
                 return info
-        # Nothing fits: say whether the field or the operator is the problem.
-        for count in range(len(words), 0, -1):
-            info = self.index.lookup(self.text[first.start : words[count - 1].end])
-            if info is not None:
-                follower = words[count] if count < len(words) else after
-                raise ConditionError(
-                    f'Expected an operator after field "{_describe_field(info)}" at offset '
-                    f"{follower.start}, e.g. = != > < >= <= IN LIKE CONTAINS IS NULL.",
-                    position=follower.start,
-                    choices=OPERATOR_CHOICES,
-                )
+        if named:  # a field, but no operator after it
+            count, info = named[-1]
+            follower = words[count] if count < len(words) else after
+            raise ConditionError(
+                f'Expected an operator after field "{_describe_field(info)}" at offset '
+                f"{follower.start}, e.g. = != > < >= <= IN LIKE CONTAINS IS NULL.",
+                position=follower.start,
+                choices=OPERATOR_CHOICES,
+            )
         if first.text.casefold() == "not":
             raise ConditionError(
                 "NOT in front of a condition is not supported; use !=, NOT IN, "
@@ -600,12 +664,16 @@ class _Parser:
                 position=first.start,
                 choices=("!=", "NOT IN (...)", "DOES NOT CONTAIN", "IS NOT NULL"),
             )
-        end = len(words)
-        for offset, word in enumerate(words[1:], start=1):
-            if word.text.casefold() in _PREDICATE_STARTS:
-                end = offset
-                break
-        raise self.index.unknown(self.text[first.start : words[end - 1].end], first.start)
+        # The unknown name: its words up to the first one that could start a predicate, or as
+        # many as an error message shows (it is cut short there, and too long for suggestions).
+        ahead = 0
+        while (
+            (token := self.peek(ahead + 1)).kind == "word"
+            and not _starts_predicate(token)
+            and token.end - first.start <= 3 * self.index.longest_key + _SHOWN
+        ):
+            ahead += 1
+        raise self.index.unknown(self.text[first.start : self.peek(ahead).end], first.start)
 
     def predicate(self, info: FieldInfo) -> dict[str, Any]:
         token = self.peek()
@@ -753,26 +821,25 @@ class _Parser:
             number = _to_number(raw.text.strip())
             if number is None:
                 raise ConditionError(
-                    f'{_describe_field(info)} holds numbers; "{raw.text}" is not a number.',
+                    f"{_describe_field(info)} holds numbers; {_clip(raw.text)} is not a number.",
                     position=raw.start,
                 )
             return number
         if category == "date":
-            epoch = _to_epoch(raw.text, self.now)
+            epoch = parse_date(raw.text, self.now)
             if epoch is None:
                 raise ConditionError(
-                    f'"{raw.text}" is not a date {_describe_field(info)} understands. Use '
-                    "today, yesterday, tomorrow, now, N days ago, in N days, an ISO date "
-                    "(2024-01-31 or 2024-01-31T09:30:00Z) or epoch seconds.",
+                    f"{_clip(raw.text)} is not a date {_describe_field(info)} understands."
+                    f"{date_hint(raw.text)} Use {DATE_FORMS_TEXT}.",
                     position=raw.start,
-                    choices=_DATE_FORMS,
+                    choices=DATE_CHOICES,
                 )
             return epoch
         if category == "check":
             flag = _CHECK_VALUES.get(raw.text.strip().casefold())
             if flag is None:
                 raise ConditionError(
-                    f'{_describe_field(info)} is a checkbox; use true or false, not "{raw.text}".',
+                    f"{_describe_field(info)} is a checkbox; use true or false, not {_clip(raw.text)}.",
                     position=raw.start,
                     choices=("true", "false"),
                 )
@@ -798,14 +865,14 @@ class _Parser:
             close = difflib.get_close_matches(text, list(self.tag_ids), n=3, cutoff=0.6)
             hint = f" Known tags like it: {', '.join(close)}." if close else ""
             raise ConditionError(
-                f'Tag "{text}" cannot be resolved to an id here.{hint} Use the tag id (e.g. '
+                f"Tag {_clip(text)} cannot be resolved to an id here.{hint} Use the tag id (e.g. "
                 "tags contains 12); find it with the manage_tags tool or get_objects on Tags "
                 "(object type 14).",
                 position=raw.start,
                 choices=close,
             )
         raise ConditionError(
-            f'{_describe_field(info)} holds ids; "{text}" is not one. Use the numeric id '
+            f"{_describe_field(info)} holds ids; {_clip(text)} is not one. Use the numeric id "
             "(list them with get_objects).",
             position=raw.start,
         )
@@ -849,7 +916,7 @@ def _option_id(info: FieldInfo, raw: _Raw) -> str | int | float:
     more = ", ..." if len(info.options) > 12 else ""
     hint = " Did you mean: " + ", ".join(f'"{c}"' for c in close) + "?" if close else ""
     raise ConditionError(
-        f'"{text}" is not an option of {_describe_field(info)}.{hint} '
+        f"{_clip(text)} is not an option of {_describe_field(info)}.{hint} "
         f"Use an option label or id: {listed}{more}.",
         position=raw.start,
         choices=ranked,
@@ -866,100 +933,6 @@ def _to_number(text: str) -> int | float | None:
         return int(text)
     except ValueError:  # e.g. more digits than int() accepts from a string
         return None
-
-
-# --------------------------------------------------------------------------------------------
-# Dates
-
-
-def _utc_now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        return now.replace(tzinfo=UTC)
-    return now.astimezone(UTC)
-
-
-def _add_months(day: date, months: int) -> date:
-    total = day.year * 12 + day.month - 1 + months
-    year, month_index = divmod(total, 12)
-    if not 1 <= year <= 9999:
-        raise OverflowError("date out of range")
-    last_day = calendar.monthrange(year, month_index + 1)[1]
-    return date(year, month_index + 1, min(day.day, last_day))
-
-
-def _shift(now: datetime, amount: int, unit: str) -> datetime:
-    """Move ``amount`` units from now: minutes/hours exactly, longer units from midnight."""
-    if unit == "minute":
-        return now + timedelta(minutes=amount)
-    if unit == "hour":
-        return now + timedelta(hours=amount)
-    today = now.date()
-    if unit == "day":
-        target = today + timedelta(days=amount)
-    elif unit == "week":
-        target = today + timedelta(weeks=amount)
-    elif unit == "month":
-        target = _add_months(today, amount)
-    else:
-        target = _add_months(today, 12 * amount)
-    return datetime(target.year, target.month, target.day, tzinfo=UTC)
-
-
-def _count(word: str) -> int:
-    return 1 if word in ("a", "an", "one") else int(word)
-
-
-def _to_epoch(text: str, now: datetime) -> int | None:
-    """Epoch seconds for a date word, ISO date or epoch number; ``None`` if it is none of those."""
-    phrase = " ".join(text.casefold().split())
-    try:
-        if _INTEGER_RE.fullmatch(phrase):
-            return int(phrase)
-        midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
-        fixed = {
-            "now": now,
-            "today": midnight,
-            "yesterday": midnight - timedelta(days=1),
-            "tomorrow": midnight + timedelta(days=1),
-        }.get(phrase)
-        if fixed is not None:
-            return int(fixed.timestamp())
-        ago = _AGO_RE.fullmatch(phrase)
-        if ago is not None:
-            return int(_shift(now, -_count(ago.group(1)), ago.group(2)).timestamp())
-        future = _FUTURE_RE.fullmatch(phrase)
-        if future is not None:
-            amount = future.group(1) or future.group(3)
-            unit = future.group(2) or future.group(4)
-            return int(_shift(now, _count(amount), unit).timestamp())
-        iso = _ISO_RE.fullmatch(text.strip())
-        if iso is not None:
-            return _iso_epoch(iso)
-    except (ValueError, OverflowError):
-        return None
-    return None
-
-
-def _iso_epoch(match: re.Match[str]) -> int:
-    year, month, day, hour, minute, second, zone = match.groups()
-    tz: timezone = UTC
-    if zone and zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        tz = timezone(sign * offset)
-    moment = datetime(
-        int(year),
-        int(month),
-        int(day),
-        int(hour or 0),
-        int(minute or 0),
-        int(second or 0),
-        tzinfo=tz,
-    )
-    return int(moment.timestamp())
 
 
 # --------------------------------------------------------------------------------------------
@@ -984,6 +957,13 @@ def _dnf(node: _Node) -> list[list[dict[str, Any]]]:
             _too_complex(size, node.start)
         product = [left + right for left in product for right in part]
     return product
+
+
+def _check_items(items: list[_Node], start: int) -> None:
+    """Stop parsing a group as soon as its items alone pass ``MAX_CLAUSES`` (each item is at least
+    one clause), rather than parse thousands of clauses only to refuse them afterwards."""
+    if len(items) > MAX_CLAUSES:
+        _too_complex(len(items), start)
 
 
 def _check_size(conjunctions: list[list[dict[str, Any]]], start: int) -> None:
@@ -1034,14 +1014,15 @@ def parse_condition(
         raise ConditionError("A condition must be text, e.g. state = CA.", position=None)
     if len(expression) > MAX_EXPRESSION_LENGTH:
         raise ConditionError(
-            f"The condition is longer than {MAX_EXPRESSION_LENGTH} characters; shorten it.",
+            f"The condition is longer than {MAX_EXPRESSION_LENGTH} characters; shorten it: use "
+            "IN (...) rather than chains of OR, or split the work over several calls.",
             position=MAX_EXPRESSION_LENGTH,
         )
     if not expression.strip():
         raise ConditionError(
             "The condition is empty; write e.g. state = CA and spent > 100.", position=0
         )
-    parser = _Parser(expression, _FieldIndex(fields), _utc_now(now), tag_ids or {})
+    parser = _Parser(expression, _FieldIndex(fields), utc_now(now), tag_ids or {})
     return _flatten(_dnf(parser.parse()))
 
 
@@ -1067,6 +1048,12 @@ def normalize_condition(
         if not stripped:
             return None
         if stripped[0] in "[{":
+            if len(stripped) > MAX_JSON_LENGTH:
+                raise ConditionError(
+                    f"The condition JSON is longer than {MAX_JSON_LENGTH} characters; use fewer "
+                    "clauses or values, or split the work over several calls.",
+                    position=MAX_JSON_LENGTH,
+                )
             try:
                 decoded = json.loads(stripped)
             except json.JSONDecodeError as exc:
@@ -1097,10 +1084,16 @@ def _validate_json(data: object, fields: Mapping[str, FieldInfo]) -> list[Any] |
         return None
     index = _FieldIndex(fields)
     result: list[Any] = []
+    budget = MAX_JSON_ITEMS - len(data)  # what is left for IN values
     for position, item in enumerate(data):
+        if budget < 0:
+            raise _too_much_json()
         expect_clause = position % 2 == 0
         if expect_clause:
-            result.append(_validate_clause(item, position, index))
+            clause = _validate_clause(item, position, index, budget)
+            value = clause["value"]
+            budget -= len(value.get("list", ())) if isinstance(value, dict) else 0
+            result.append(clause)
             continue
         if not isinstance(item, str) or item.strip().upper() not in _CONNECTORS:
             raise ConditionError(
@@ -1118,7 +1111,17 @@ def _validate_json(data: object, fields: Mapping[str, FieldInfo]) -> list[Any] |
     return result
 
 
-def _validate_clause(item: object, position: int, index: _FieldIndex) -> dict[str, Any]:
+def _too_much_json() -> ConditionError:
+    return ConditionError(
+        f"The condition JSON holds more than {MAX_JSON_ITEMS} clauses, connectors and IN values "
+        "together; use fewer, or split the work over several calls.",
+        position=None,
+    )
+
+
+def _validate_clause(
+    item: object, position: int, index: _FieldIndex, budget: int = MAX_JSON_ITEMS
+) -> dict[str, Any]:
     where = f"Clause at item {position}"
     if not isinstance(item, Mapping):
         raise ConditionError(
@@ -1179,6 +1182,8 @@ def _validate_clause(item: object, position: int, index: _FieldIndex) -> dict[st
                 "with at least one value.",
                 position=None,
             )
+        if len(items) > budget:
+            raise _too_much_json()
         values = [
             {"value": _json_scalar(entry.get("value") if isinstance(entry, Mapping) else entry)}
             for entry in items

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from .conditions import (
     normalize_condition,
 )
 from .context import ToolContext
+from .dates import DATE_CHOICES, DATE_FORMS_TEXT, date_hint, parse_date
 from .errors import InvalidArguments, NotFound
 from .meta import TypeMeta
 from .overrides.cleaner import clean
@@ -143,36 +145,42 @@ def clause(field: str, op: str, value: Any) -> dict[str, Any]:
     return {"field": {"field": field}, "op": op, "value": {"value": value}}
 
 
-def to_epoch(value: Any, *, argument: str) -> int:
-    """Unix seconds from an int, a numeric string or an ISO 8601 date/time (UTC if naive)."""
-    if isinstance(value, bool):
-        raise InvalidArguments(f"`{argument}` must be a date (ISO 8601) or Unix seconds.")
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+def to_epoch(value: Any, *, argument: str, now: datetime | None = None) -> int:
+    """Unix seconds from a date argument, read exactly as a date in a condition is.
+
+    A JSON number is Unix seconds; text is any form ``dates.parse_date`` accepts (``today``,
+    ``7 days ago``, ``in 2 weeks``, ISO 8601, Unix seconds), so ``since: "7 days ago"`` means what
+    ``date >= 7 days ago`` means. ``now`` fixes the moment relative words count from (tests).
+    """
+    epoch: int | None = None
+    if isinstance(value, float) and math.isfinite(value):
+        epoch = parse_date(str(int(value)), now)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        epoch = parse_date(str(value), now)
+    elif isinstance(value, str):
+        epoch = parse_date(value, now)
+    if epoch is None:
+        shown = value if isinstance(value, str) else json.dumps(value, default=str)
         raise InvalidArguments(
-            f"`{argument}`: {text!r} is not a date. Use ISO 8601 (2026-03-01 or "
-            "2026-03-01T15:00:00Z) or Unix seconds.",
-            details={"field": argument},
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
+            f"`{argument}`: {_cut(shown)!r} is not a date.{date_hint(shown)} Use "
+            f"{DATE_FORMS_TEXT}.",
+            details={"field": argument, "choices": list(DATE_CHOICES)},
+        )
+    return epoch
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def iso(epoch: Any) -> str | None:
     try:
         seconds = int(float(str(epoch)))
-    except (TypeError, ValueError):
+        if seconds <= 0:
+            return None
+        return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+    except (TypeError, ValueError, OverflowError, OSError):  # not a number, or beyond year 9999
         return None
-    if seconds <= 0:
-        return None
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def as_int(value: Any) -> int | None:
