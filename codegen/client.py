@@ -204,6 +204,7 @@ def _inspect_get_kwargs(
             and isinstance(node.args[0], ast.Name)
             and node.args[0].id == "body"
             and isinstance(node.args[1], ast.Name)
+            and node.args[1].id != "Unset"  # `if not isinstance(body, Unset)`: not a model
         ):
             body_model = body_model or node.args[1].id
     if body_model is None and annotations.get("body"):

@@ -9,6 +9,7 @@ order.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ from ontraport_mcp.registry import Plan, override
 
 from .cleaner import clean
 from .commerce_reads import (
+    INVOICE,
     OPEN_ORDER,
     ORDER,
     ORDER_STATUS,
@@ -187,6 +189,38 @@ def _price_entry(line: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+async def _offer_of(ctx: ToolContext, order_id: int) -> Any:
+    """The offer of an order.  ``GET /transaction/order`` takes the id of an *invoice* (the
+    spec; order and invoice ids overlap), so the invoice that created the order is looked up
+    first, and an offer that names another order is never used: writing it back would put one
+    customer's offer on another's order."""
+    condition = [{"field": {"field": "order_id"}, "op": "=", "value": {"value": order_id}}]
+    found = await ctx.call(
+        "list_objects",
+        params={
+            "objectID": INVOICE,
+            "condition": json.dumps(condition, separators=(",", ":")),
+            "sort": "id",
+            "sortDir": "asc",
+            "range": 1,
+        },
+    )
+    rows = [r for r in (clean(found.data) or []) if isinstance(r, dict)]
+    invoice_id = as_int(rows[0].get("id")) if rows else None
+    if invoice_id is None:
+        return None
+    read = await ctx.call("get_order_offer", params={"id": invoice_id})
+    offer = clean(read.data)
+    named = as_int(offer.get("order_id")) if isinstance(offer, dict) else None
+    if named is not None and named != order_id:
+        raise Refused(
+            f"Refused: the offer read for order #{order_id} (through invoice #{invoice_id}) "
+            f"belongs to order #{named}. Nothing was done.",
+            details={"order_id": order_id, "invoice_id": invoice_id},
+        )
+    return offer
+
+
 async def change_setup(ctx: ToolContext, args: dict[str, Any]) -> OrderChange:
     order_id = int(args["order_id"])
     asked = [k for k in CHANGES if args.get(k) is not None]
@@ -204,8 +238,7 @@ async def change_setup(ctx: ToolContext, args: dict[str, Any]) -> OrderChange:
                 details={"field": "payment_next_date"},
             )
     order = await load_order(ctx, order_id)
-    read = await ctx.call("get_order_offer", params={"id": order_id})
-    offer = clean(read.data)
+    offer = await _offer_of(ctx, order_id)
     products = offer.get("products") if isinstance(offer, dict) else None
     if not isinstance(offer, dict) or not isinstance(products, list) or not products:
         raise Refused(

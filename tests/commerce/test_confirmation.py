@@ -113,7 +113,7 @@ async def test_token_is_bound_to_the_amount_when_the_record_changes(env: Env) ->
     async with connect(env.url, env.headers) as client:
         token = (await ask(client, "update_order", args))["confirmation_token"]
         env.api("PUT", "/transaction/order", json={"offer": {
-            **env.api("GET", "/transaction/order", params={"id": 3}),
+            **env.api("GET", "/transaction/order", params={"id": 13}),
             "products": [{"id": 6, "quantity": 2, "type": "subscription",
                           "price": [{"price": 29, "unit": "month"}]}]}})  # fmt: skip
         env.clear()

@@ -78,7 +78,7 @@ async def test_update_order_refusals(env: Env) -> None:
 
 async def test_update_order_with_several_lines_needs_product_id() -> None:
     with environment() as e:
-        order = e.api("GET", "/transaction/order", params={"id": 1})
+        order = e.api("GET", "/transaction/order", params={"id": 11})  # invoice 11 made order 1
         two = [dict(order["products"][0]),
                {"id": 6, "quantity": 1, "type": "subscription", "name": "Premium Support",
                 "price": [{"price": "29.00", "payment_count": 1, "unit": "month"}]}]  # fmt: skip

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 import httpx
+import jsonschema
+import yaml
 
 
 def ok(r: httpx.Response) -> Any:
@@ -43,3 +47,17 @@ def cond(*parts: Any) -> str:
             v = {"value": value}
         out.append({"field": {"field": field}, "op": op, "value": v})
     return json.dumps(out)
+
+
+@cache
+def spec() -> dict[str, Any]:
+    """openapi/ontraport.yaml as shipped in the package (what the sandbox must answer to)."""
+    loaded: dict[str, Any] = yaml.safe_load(
+        (files("ontraport_mcp.openapi") / "ontraport.yaml").read_text()
+    )
+    return loaded
+
+
+def spec_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """A validator for ``schema`` whose ``$ref``s resolve against the spec's components."""
+    return jsonschema.Draft202012Validator({**schema, "components": spec()["components"]})

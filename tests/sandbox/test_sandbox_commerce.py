@@ -9,7 +9,7 @@ import pytest
 
 from ontraport_mcp.sandbox.commerce import INVOICE_TRANSITIONS
 from ontraport_mcp.sandbox.testing import SandboxServer
-from tests.sandbox.sbx_util import cond, err, ok
+from tests.sandbox.sbx_util import cond, err, ok, spec, spec_validator
 
 SUB = {
     "id": 2,
@@ -385,7 +385,7 @@ def test_allowed_transitions(api: httpx.Client) -> None:
     ("method", "path", "body", "iid"),
     [
         ("PUT", "/transaction/refund", {"ids": [2]}, 2),  # unpaid cannot be refunded
-        ("PUT", "/transaction/void", {"ids": [1]}, 1),  # paid (settled) cannot be voided
+        ("PUT", "/transaction/void", {"ids": [1]}, 1),  # paid: sandbox convention (README)
         ("PUT", "/transaction/writeOff", {"ids": [1]}, 1),
         ("PUT", "/transaction/markPaid", {"id": 5}, 5),  # voided
         ("POST", "/transaction/rerun", {"ids": [2]}, 2),  # only declined/collections
@@ -425,8 +425,12 @@ def test_transition_table_is_data() -> None:
     assert "9" not in INVOICE_TRANSITIONS["resendInvoice"][0]
 
 
+# the seeded invoice that created order 1 (seed.ANCHORS subscription_order_id)
+SUBSCRIPTION_INVOICE = 11
+
+
 def test_order_offer_read_update_and_delete(api: httpx.Client) -> None:
-    got = ok(api.get("/transaction/order", params={"id": 1}))
+    got = ok(api.get("/transaction/order", params={"id": SUBSCRIPTION_INVOICE}))
     assert (
         isinstance(got["offer_id"], int)
         and got["order_id"] == "1"
@@ -440,7 +444,10 @@ def test_order_offer_read_update_and_delete(api: httpx.Client) -> None:
     new["cc_id"] = 3
     order = ok(api.put("/transaction/order", json={"offer": new}))
     assert (order["id"], order["next_sub"], order["cc_id"]) == ("1", "24.00", "3")
-    assert ok(api.get("/transaction/order", params={"id": 1}))["subTotal"] == "24.00"
+    assert (
+        ok(api.get("/transaction/order", params={"id": SUBSCRIPTION_INVOICE}))["subTotal"]
+        == "24.00"
+    )
     opens = ok(api.get("/OpenOrders", params={"condition": cond(("order_id", "=", 1))}))
     assert opens[0]["payment_amount"] == "24.00"
     err(api.put("/transaction/order", json={"offer": dict(new, offer_id=9999)}), 400)
@@ -452,6 +459,26 @@ def test_order_offer_read_update_and_delete(api: httpx.Client) -> None:
     ok(api.put("/transaction/order", json={"offer": {"order_id": 2, "offer_id": got["offer_id"]}}))
     err(api.get("/Order", params={"id": 2}), 404)
     assert ok(api.get("/OpenOrders", params={"condition": cond(("order_id", "=", 2))})) == []
+    assert "has no order" in err(api.get("/transaction/order", params={"id": 12}), 404)
+
+
+def test_order_offer_id_is_a_transaction_id_not_an_order_id(ro: httpx.Client) -> None:
+    """Invoice and order ids overlap: the id must never be read as an order id (wrong customer)."""
+    invoices = ok(
+        ro.get("/Transactions", params={"condition": cond(("order_id", ">", 0)), "range": 50})
+    )
+    orders = {o["id"]: o for o in ok(ro.get("/Orders", params={"range": 50}))}
+    # seeded: invoice 12 created order 2 (contact 6), and order 12 belongs to another contact
+    overlaps = [i for i in invoices if i["id"] in orders and i["order_id"] != i["id"]]
+    assert any(orders[i["id"]]["contact_id"] != i["contact_id"] for i in overlaps), overlaps
+    for inv in overlaps:
+        got = ok(ro.get("/transaction/order", params={"id": inv["id"]}))
+        assert got["order_id"] == inv["order_id"]
+        assert orders[got["order_id"]]["contact_id"] == inv["contact_id"]
+    # paid invoice 1 has no order, although order 1 exists
+    assert "1" in orders
+    assert "has no order" in err(ro.get("/transaction/order", params={"id": 1}), 404)
+    assert "No Invoice" in err(ro.get("/transaction/order", params={"id": 99999}), 404)
 
 
 def test_delete_order_stops_open_orders(api: httpx.Client) -> None:
@@ -480,6 +507,34 @@ def test_seeded_invoice_statuses(ro: httpx.Client) -> None:
     assert statuses == ["1", "0", "2", "3", "4", "5", "6", "7", "8", "9"]
     cards = ok(ro.get("/CreditCards", params={"ids": "1,2"}))
     assert [c["decline"] for c in cards] == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    ("path", "envelope"),
+    [
+        ("/Purchases", "PurchaseListEnvelope"),
+        ("/PurchaseHistoryLogs", "PurchaseHistoryLogListEnvelope"),
+    ],
+)
+def test_purchase_lists_answer_as_the_spec_declares(
+    ro: httpx.Client, path: str, envelope: str
+) -> None:
+    declared = spec()["paths"][path]["get"]
+    assert {p["$ref"].rsplit("/", 1)[1] for p in declared["parameters"]} >= {
+        "Ids", "Start", "Range", "Condition", "ListFields", "Count"
+    }  # fmt: skip
+    validator = spec_validator({"$ref": f"#/components/schemas/{envelope}"})
+    condition = cond(("invoice_id", "=", 11))
+    for params in ({"condition": condition}, {"range": 2, "count": "true"}):
+        body = ro.get(path, params=params).json()
+        validator.validate(body)
+    # invoice 11 sold one subscription (product 2) that created order 1
+    (line,) = ok(ro.get(path, params={"condition": condition}))
+    assert (line["contact_id"], line["product_id"]) == ("1", "2")
+    if path == "/Purchases":
+        assert (line["order_id"], line["type"], line["status"]) == ("1", "1", "1")
+    counted = ro.get(path, params={"range": 1, "count": "true"}).json()
+    assert int(counted["count"]) >= 13 and len(counted["data"]) == 1
 
 
 ACTION_CALLS = {
@@ -522,7 +577,7 @@ def test_every_allowed_transition(
 
 def test_put_order_moves_the_next_payment_date(fresh_sandbox):
     with fresh_sandbox.client() as client:
-        offer = client.get("/transaction/order", params={"id": 1}).json()["data"]
+        offer = client.get("/transaction/order", params={"id": SUBSCRIPTION_INVOICE}).json()["data"]
         offer["payment_next_date"] = 1900000000
         changed = client.put("/transaction/order", json={"offer": offer}).json()["data"]
         assert changed["payment_next_date"] == "1900000000"

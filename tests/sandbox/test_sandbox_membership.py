@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
+import jsonschema
+import pytest
 
-from tests.sandbox.sbx_util import cond, err, ok
+from tests.sandbox.sbx_util import cond, err, ok, spec, spec_validator
 
 TAG_MSG = "The tag is now being processed."
 SUB_MSG = "The subscription is now being processed."
@@ -214,6 +217,75 @@ def test_subscribe_both_sub_types(api: httpx.Client) -> None:
         )
     )
     assert any("Added to automation" in r["description"] for r in log)
+
+
+# DELETE /objects/tag and /objects/subscribe: the SDK sends the query string, other clients a JSON
+# body; API.md §1.5 says to read both (merged, the body wins).
+REMOVALS = {
+    "remove_tags": ("/objects/tag", {}),
+    "unsubscribe": ("/objects/subscribe", {"sub_type": "Campaign"}),
+}
+
+
+def _as_form(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in values.items()}
+
+
+ENCODINGS = {
+    "query": lambda values: {"params": _as_form(values)},
+    "json": lambda values: {"json": values},
+    "json_comma_strings": lambda values: {"json": _as_form(values)},
+    "form": lambda values: {"data": _as_form(values)},
+    "query_and_json": lambda values: {
+        "params": {"objectID": values["objectID"]},
+        "json": {k: v for k, v in values.items() if k != "objectID"},
+    },
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_removals_read_the_query_string_or_the_body(api: httpx.Client, encoding: str) -> None:
+    a = int(new_contact(api, f"Removal {encoding}"))
+    ok(api.put("/objects/tag", json={"objectID": 0, "ids": [a], "add_list": [3, 4]}))
+    ok(api.put("/objects/subscribe", json={"objectID": 0, "ids": [a], "add_list": [3, 5]}))
+    encode = ENCODINGS[encoding]
+    for path, extra in REMOVALS.values():
+        values = {"objectID": 0, "ids": [a], "remove_list": [3], **extra}
+        assert ok(api.request("DELETE", path, **encode(values))) in (TAG_MSG, SUB_MSG)
+        missing = {k: v for k, v in values.items() if k != "remove_list"}
+        assert "remove_list" in err(api.request("DELETE", path, **encode(missing)), 400)
+    rec = ok(api.get("/Contact", params={"id": a}))
+    assert (rec["contact_cat"], rec["updateCampaign"]) == ("*/*4*/*", "*/*5*/*")
+    assert tag_rows(api, str(a)) == ["4"]
+
+
+def _operation(operation_id: str) -> dict[str, Any]:
+    for item in spec()["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return op
+    raise AssertionError(f"no operation {operation_id}")
+
+
+@pytest.mark.parametrize("operation_id", sorted(REMOVALS))
+def test_spec_declares_the_json_body_of_removals(operation_id: str) -> None:
+    """The JSON body clients send conforms to openapi/ontraport.yaml, and nothing forces the query."""
+    op = _operation(operation_id)
+    validator = spec_validator(op["requestBody"]["content"]["application/json"]["schema"])
+    extra = REMOVALS[operation_id][1]
+    for body in (
+        {"objectID": 0, "ids": [7, 8], "remove_list": [3], **extra},
+        {"objectID": 0, "ids": "7,8", "remove_list": "3,4", **extra},
+    ):
+        validator.validate(body)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"objectID": 0, "ids": [7]})
+    params = [
+        spec()["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+        for p in op["parameters"]
+    ]
+    assert {p["name"] for p in params} >= {"objectID", "remove_list", "ids"}
+    assert not [p["name"] for p in params if p.get("required")]
 
 
 def test_legacy_sequence_endpoint(api: httpx.Client) -> None:

@@ -385,14 +385,21 @@ def resend_invoice(ctx: Ctx) -> Result:
 
 
 # ---------------------------------------------------------------------------- orders
-def _order(ctx: Ctx, oid: int) -> dict[str, Any]:
-    order = ctx.store.get(52, oid)
+def _order_of_invoice(ctx: Ctx, iid: int) -> dict[str, Any]:
+    """The order created by invoice ``iid``: ``GET /transaction/order`` takes a transaction id.
+
+    Order ids and invoice ids are separate sequences that overlap, so the id is never tried as an
+    order id: that would answer another customer's order (openapi/ontraport.yaml, get_order_offer).
+    """
+    inv = cm.load_invoice(ctx.store, iid)
+    order_id = int(inv.get("order_id") or 0)
+    order = ctx.store.get(52, order_id) if order_id > 0 else None
     if order is None:
-        inv = ctx.store.get(46, oid)
-        if inv is not None and str(inv.get("order_id") or "0") != "0":
-            order = ctx.store.get(52, int(inv["order_id"]))
-    if order is None:
-        raise ApiError(404, f"No Order with id {oid}")
+        raise ApiError(
+            404,
+            f"Transaction {iid} has no order (it has no subscription or payment plan, or its order "
+            "was deleted); id is a transaction (invoice) id, not an order id",
+        )
     return order
 
 
@@ -406,7 +413,7 @@ def _order_offer(ctx: Ctx, order: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_order(ctx: Ctx) -> Result:
-    order = _order(ctx, req_int(ctx.params, "id", minimum=1))
+    order = _order_of_invoice(ctx, req_int(ctx.params, "id", minimum=1))
     offer = _order_offer(ctx, order)
     offer.pop("name", None)
     offer.update(
