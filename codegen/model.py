@@ -24,21 +24,19 @@ TOOLSETS = ("crud", "query", "manage", "commerce")
 MAX_DESCRIPTION = 1200
 
 # Added by the generator to every D and $ tool: the confirmation rule lives in one place.
-# Listed bare: the result that calls for them (confirmation_required, duplicate) says how to use
-# them, and the server's instructions explain the confirmation, so 15 tools need not repeat it.
+# One short line each (every listed argument has a description): the result that calls for them
+# (confirmation_required, duplicate) and the server's instructions say the rest.
+_FORCE_TEXT = "Repeat a call done in the last 10 minutes."
 CONFIRMATION_INPUT: dict[str, Any] = {
-    "confirmation_token": {
-        "type": "string",
-        "description": "From a confirmation_required result.",
-        "$listed": {"type": "string"},
-    },
+    "confirmation_token": {"type": "string", "description": "From a confirmation_required result."},
 }
 FORCE_INPUT: dict[str, Any] = {
     "force": {
         "type": "boolean",
         "default": False,
-        "description": "Repeat a call that succeeded in the last 10 minutes.",
-        "$listed": {"type": "boolean", "default": False},
+        "description": _FORCE_TEXT,
+        # listed without its default: false is what an absent boolean means anyway
+        "$listed": {"type": "boolean", "description": _FORCE_TEXT},
     },
 }
 CONFIRMATION_OUTPUT: dict[str, Any] = {

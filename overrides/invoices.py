@@ -4,11 +4,12 @@ The API has no draft state and no way to edit an invoice in place: ``requestPaym
 unpaid (open) invoice, the generic objects API does not write invoices, and only the status
 actions of ``/transaction/*`` change one.  So:
 
-* ``create_invoice`` always creates an open invoice; ``status: draft`` (the default) means "not
-  emailed": it is created without sending, and the result says plainly that it is open.
+* ``create_invoice`` always creates an open invoice, payable at once, so it offers no other
+  status; the summary the user confirms says so, with the contact and amount.  ``send`` only
+  decides whether it is emailed now.
 * ``update_invoice`` edits by replacement: a new open invoice with the changes is created
-  (``requestPayment``, not emailed) and the old one is voided — both only after the user
-  confirmed a summary naming both invoices and the new amount.  Drafts (status 9, made in
+  (``requestPayment``, not emailed) under a new id and the old one is voided — both only after
+  the user confirmed a summary saying exactly that, with both amounts.  Drafts (status 9, made in
   Ontraport itself) can only be replaced together with ``status: open``.
 """
 
@@ -21,7 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, Refused, ToolError, UpstreamError
+from ontraport_mcp.errors import (
+    InvalidArguments,
+    OutcomeUnknown,
+    Refused,
+    ToolError,
+    UpstreamError,
+)
 from ontraport_mcp.offers import BuiltOffer, api_line_items, format_money, money, parse_api_offer
 from ontraport_mcp.records import as_int, iso, to_epoch
 from ontraport_mcp.registry import Plan, override
@@ -69,21 +76,23 @@ class NewInvoice:
         delivery = "emailed to the contact now" if self.send else "not emailed"
         return Plan(
             summary=f"Create an invoice for {self.contact}, {format_money(self.offer.total)}: "
-            f"{self.offer.describe()}; {due}; {delivery} (nothing is charged)",
+            f"{self.offer.describe()}; {due}; {delivery}. {live_and_payable(self.contact)}; "
+            "nothing is charged now",
             target=f"contact:{self.contact_id}|gateway:{self.gateway.get('id')}",
             amount=f"{self.offer.total:.2f}",
         )
 
 
+def live_and_payable(contact: str, subject: str = "The invoice") -> str:
+    """What every invoice this server creates is, said in the summary the user confirms."""
+    return (
+        f"{subject} is live as soon as it is created: open and payable by {contact} on "
+        "Ontraport's payment page (Ontraport has no draft invoices)"
+    )
+
+
 async def new_invoice(ctx: ToolContext, args: dict[str, Any]) -> NewInvoice:
-    status = args.get("status") or "draft"
     send = bool(args.get("send"))
-    if send and status != "open":
-        raise InvalidArguments(
-            "send: true needs status: open (a draft is never emailed). Create it open, or "
-            "create the draft and later call update_invoice (status: open) and send_invoice.",
-            details={"field": "send"},
-        )
     contact_id = int(args["contact_id"])
     contact = await contact_of(ctx, contact_id)
     built = await valid_offer(ctx, args["offer"])
@@ -113,30 +122,24 @@ async def create_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     data = clean(result.data)
     invoice_id = as_int(data.get("invoice_id")) if isinstance(data, dict) else None
     if not invoice_id:
-        raise UpstreamError(
-            "Ontraport accepted the invoice but returned no id; check get_invoices for contact "
-            f"{new.contact_id} before trying again (it may have been created).",
-            code="unexpected_response",
-            status=502,
+        raise OutcomeUnknown(
+            f"Ontraport accepted the invoice for contact {new.contact_id} but returned no id."
         )
     invoice = await load_invoice(ctx, invoice_id)
     status = invoice_status(invoice)
-    requested = args.get("status") or "draft"
     message = (
-        f"Created invoice #{invoice_id} for {new.contact}, {format_money(amount_of(invoice))}"
-        + ("; emailed to the contact." if new.send else "; not emailed.")
-    )
-    if requested == "draft":
-        message += (
-            " Ontraport's API has no draft state, so it is open (payable on Ontraport's payment "
-            "page) but nobody has been sent it. Change it with update_invoice; email it with "
-            "send_invoice."
+        f"Created invoice #{invoice_id} for {new.contact}, {format_money(amount_of(invoice))}; "
+        f"it is {status}, payable on Ontraport's payment page"
+        + (
+            "; emailed to the contact."
+            if new.send
+            else "; not emailed (send_invoice emails it; update_invoice changes it)."
         )
+    )
     out: dict[str, Any] = {
         "invoice_id": invoice_id,
         "total": money(amount_of(invoice)),
         "status_after": status,
-        "requested_status": requested,
         "sent": new.send,
         "contact_id": new.contact_id,
         "due_date": iso(invoice.get("due_date")),
@@ -173,15 +176,18 @@ class Edit:
             summary = f"Invoice #{self.id} of {self.contact} is already open: nothing will change"
         else:
             what = ", ".join(
-                f"{k.replace('_', ' ')} {v}" for k, v in self.changed.items() if k != "offer"
+                f"{k.replace('_', ' ')} {v}"
+                for k, v in self.changed.items()
+                if k not in ("offer", "status")
             )
             offer = f" ({self.offer_text})" if self.offer_text else ""
             summary = (
                 f"Replace {self.status} invoice #{self.id} of {self.contact} "
-                f"({format_money(self.old_total)}) with a new open invoice for "
-                f"{format_money(self.new_total)}{offer}"
+                f"({format_money(self.old_total)}): Ontraport cannot edit an invoice in place, so "
+                f"#{self.id} will be voided and a new invoice for "
+                f"{format_money(self.new_total)}{offer} created under a new id"
                 + (f"; {what}" if what else "")
-                + f". #{self.id} will be voided (Ontraport cannot edit an invoice in place); "
+                + f". {live_and_payable(self.contact, 'The new invoice')}; "
                 "nothing is emailed"
             )
         return Plan(summary=summary, target=f"invoice:{self.id}", amount=f"{self.new_total:.2f}")
@@ -291,11 +297,9 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     data = clean(created.data)
     new_id = as_int(data.get("invoice_id")) if isinstance(data, dict) else None
     if not new_id:
-        raise UpstreamError(
-            f"Ontraport returned no id for the replacement of invoice #{edit.id}; #{edit.id} "
-            "was not voided. Check get_invoices for the contact before trying again.",
-            code="unexpected_response",
-            status=502,
+        raise OutcomeUnknown(
+            f"Ontraport returned no id for the replacement of invoice #{edit.id} (#{edit.id} "
+            "was not voided; a replacement may exist)."
         )
     try:
         voided = await ctx.call("void_transactions", body=selection(edit.id))

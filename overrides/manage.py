@@ -14,7 +14,7 @@ from typing import Any
 
 from ontraport_mcp.conditions import describe_condition
 from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound, Refused
+from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, ToolError, UpstreamError
 from ontraport_mcp.meta import TypeMeta
 from ontraport_mcp.policy import Method, check
 from ontraport_mcp.records import (
@@ -42,8 +42,12 @@ def plural(type_meta: TypeMeta, n: int) -> str:
 
 
 def short_ids(ids: list[int], limit: int = 20) -> str:
-    shown = ", ".join(str(i) for i in ids[:limit])
-    return shown + (f", … ({len(ids) - limit} more)" if len(ids) > limit else "")
+    return short_list([str(i) for i in ids], limit)
+
+
+def short_list(items: list[str], limit: int = 20) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
 
 
 async def list_all(
@@ -253,8 +257,96 @@ async def _tags_by_name(
     return {str(t.get("tag_name") or "").lower(): t for t in found}
 
 
+def _may_have_applied(exc: ToolError) -> bool:
+    """Whether a failed write may still have taken effect upstream.
+
+    A 4xx or 429 answer is a refusal and an unreachable server never saw the request: nothing
+    happened.  A 5xx, a timeout, a broken connection or an unreadable answer means the request
+    reached Ontraport and its outcome is unknown."""
+    return exc.status >= 500 and exc.code != "upstream_unreachable"
+
+
+class TagWrites:
+    """The writes of one manage_tags call, in order, and what became of each: a failure part-way
+    is reported as exactly what was done, what may have been, and what was never sent."""
+
+    def __init__(self, steps: list[dict[str, Any]]) -> None:
+        self.pending = steps
+        self.done: list[dict[str, Any]] = []
+
+    async def run(self, ctx: ToolContext, operation: str, **request: Any) -> Any:
+        """Send the next step's request; on failure raise the report of the whole call."""
+        step = self.pending.pop(0)
+        try:
+            result = await ctx.call(operation, **request)
+        except ToolError as exc:
+            raise self._failure(exc, step) from None
+        self.done.append(step)
+        return result
+
+    def created_tag_ids(self) -> list[int]:
+        return [int(s["tag_id"]) for s in self.done if s["step"] == "create_tag" and s["tag_id"]]
+
+    def stop(self, reason: str) -> ToolError:
+        """The report when a step succeeded but its answer lacks what the next steps need."""
+        error = UpstreamError(reason, status=502, code="unexpected_response")
+        return self._failure(error, None)
+
+    def _failure(self, exc: ToolError, failing: dict[str, Any] | None) -> ToolError:
+        unknown = failing is not None and _may_have_applied(exc)
+        maybe = [failing] if failing is not None and unknown else []
+        not_done = ([failing] if failing is not None and not unknown else []) + self.pending
+        reason = exc.message.rstrip(".") + "."
+        parts = [
+            f"Ontraport failed to {failing['description']}: {reason}"
+            if failing is not None
+            else reason
+        ]
+        for label, steps in (("Done", self.done), ("May have been applied", maybe)):
+            if steps:
+                parts.append(f"{label}: " + "; ".join(s["description"] for s in steps) + ".")
+        if not_done:
+            parts.append("Not done: " + "; ".join(s["description"] for s in not_done) + ".")
+        parts.append(
+            "Calling manage_tags again with the same arguments is safe: tags that exist are "
+            "reused and tagging a record twice changes nothing."
+        )
+        return UpstreamError(
+            " ".join(parts),
+            status=exc.status,
+            code="partially_done" if self.done else exc.code,
+            retry_after_s=exc.retry_after_s,
+            details={
+                "done": _brief(self.done),
+                "may_have_been_applied": _brief(maybe),
+                "not_done": _brief(not_done),
+                "created_tag_ids": self.created_tag_ids(),
+                "upstream_code": exc.code,
+            },
+        )
+
+
+def _brief(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps without their prose (the message has it): details values must stay short."""
+    return [{k: v for k, v in step.items() if k != "description"} for step in steps]
+
+
+TAG_WORDS = {"add": ("add", "Added", "to"), "remove": ("remove", "Removed", "from")}
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Each name once, ignoring case (Ontraport matches tag names without case)."""
+    return list({n.lower(): n for n in names[::-1]}.values())[::-1]
+
+
 @override("manage_tags")
 async def manage_tags(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Tag or untag with exactly one tagging request (PUT or DELETE /objects/tag, by id).
+
+    Names are resolved to ids first; adding creates each missing tag beforehand (its response
+    gives the new id), so the records get all the tags or none, and a failure part-way says which
+    writes happened.  (The by-name endpoints would need a second tagging request whenever ids
+    are given too, and do not say which tags they created.)"""
     action = args["action"]
     tag_ids: list[int] = [int(t) for t in args.get("tag_ids") or []]
     names: list[str] = [str(n).strip() for n in args.get("tag_names") or []]
@@ -276,64 +368,76 @@ async def manage_tags(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_id = type_meta.type_id
     by_id = await _tags_by_id(ctx, type_meta, tag_ids) if tag_ids else {}
     existing = await _tags_by_name(ctx, type_meta, names) if names else {}
-    used_ids = list(tag_ids) + [
-        record_id(existing[n.lower()]) for n in names if n.lower() in existing
-    ]
-    unknown_names = [n for n in names if n.lower() not in existing]
+    unknown = _unique_names([n for n in names if n.lower() not in existing])
+    used = list(tag_ids) + [record_id(existing[n.lower()]) for n in names if n.lower() in existing]
     labels = [repr(str(by_id[t].get("tag_name"))) for t in tag_ids] + [repr(n) for n in names]
     out: dict[str, Any] = {
         "object_type_id": type_id,
         "action": action,
         "ids": ids,
-        "tag_ids": list(dict.fromkeys(i for i in used_ids if i)),
+        "tag_ids": list(dict.fromkeys(i for i in used if i)),
         "tag_names": [str(by_id[t].get("tag_name")) for t in tag_ids] + names,
+        "created_tag_ids": [],
     }
     if not ids:
         out["message"] = (
             f"No {type_meta.name} records match the {selection.source}; nothing was changed."
         )
         return out
-    if tag_ids:
-        if action == "add":
-            await ctx.call("add_tags", body={"objectID": type_id, "add_list": tag_ids, "ids": ids})
-        else:
-            await ctx.call(
-                "remove_tags",
-                params={
-                    "objectID": type_id,
-                    "remove_list": ids_param(tag_ids),
-                    "ids": ids_param(ids),
-                },
-            )
-    if names:
-        if action == "add":
-            await ctx.call(
-                "add_tags_by_name", body={"objectID": type_id, "ids": ids, "add_names": names}
-            )
-        else:
-            await ctx.call(
-                "remove_tags_by_name",
-                body={"objectID": type_id, "ids": ids, "remove_names": names},
-            )
-    verb = "Added" if action == "add" else "Removed"
-    prep = "to" if action == "add" else "from"
-    message = (
-        f"{verb} tag(s) {', '.join(labels)} {prep} {plural(type_meta, len(ids))} "
-        f"({selection.source})."
-    )
-    if unknown_names and action == "add":
-        out["created_tags"] = unknown_names
-        message += f" New tag(s) created: {', '.join(repr(n) for n in unknown_names)}."
-    elif unknown_names:
-        out["unknown_tags"] = unknown_names
-        message += (
-            f" No tag is named {', '.join(repr(n) for n in unknown_names)}; those names were "
-            "ignored."
+    creating = unknown if action == "add" else []
+    records = f"{plural(type_meta, len(ids))} ({selection.source})"
+    verb, past, prep = TAG_WORDS[action]
+    tagging: dict[str, Any] = {
+        "step": f"{action}_tags",
+        "description": f"{verb} tag(s) {short_list(labels, 5)} {prep} {records}",
+    }
+    steps: list[dict[str, Any]] = [
+        {"step": "create_tag", "tag_name": n, "description": f"create tag {n!r}"} for n in creating
+    ]
+    writes = TagWrites([*steps, tagging] if out["tag_ids"] or creating else steps)
+    for step in steps:
+        created = await writes.run(
+            ctx,
+            "create_object",
+            body={"objectID": 14, "tag_name": step["tag_name"], "object_type_id": type_id},
         )
-    message += (
-        " Ontraport processes tagging asynchronously, so a read straight away may not show it "
-        "yet; tag-triggered automations may run."
-    )
+        data = clean(created.data)
+        step["tag_id"] = record_id(data) if isinstance(data, dict) else 0
+        step["description"] = f"created tag {step['tag_name']!r} (id {step['tag_id'] or '?'})"
+        if not step["tag_id"]:
+            raise writes.stop(f"Ontraport created tag {step['tag_name']!r} but sent no id.")
+    created_ids = writes.created_tag_ids()
+    out["tag_ids"] = list(dict.fromkeys([*out["tag_ids"], *created_ids]))
+    out["created_tag_ids"] = created_ids
+    if writes.pending:
+        tagging["tag_ids"] = out["tag_ids"]
+        if action == "add":
+            body = {"objectID": type_id, "add_list": out["tag_ids"], "ids": ids}
+            await writes.run(ctx, "add_tags", body=body)
+        else:
+            params = {
+                "objectID": type_id,
+                "remove_list": ids_param(out["tag_ids"]),
+                "ids": ids_param(ids),
+            }
+            await writes.run(ctx, "remove_tags", params=params)
+        message = f"{past} tag(s) {short_list(labels)} {prep} {records}."
+    else:
+        message = "Nothing was changed."
+    if created_ids:
+        out["created_tags"] = creating
+        new = ", ".join(f"{n!r} (id {i})" for n, i in zip(creating, created_ids, strict=True))
+        message += f" New tag(s) created: {new}."
+    elif action == "remove" and unknown:
+        out["unknown_tags"] = unknown
+        message += (
+            f" No tag is named {', '.join(repr(n) for n in unknown)}; those names were ignored."
+        )
+    if out["tag_ids"]:
+        message += (
+            " Ontraport processes tagging asynchronously, so a read straight away may not show it "
+            "yet; tag-triggered automations may run."
+        )
     out["message"] = message
     return out
 

@@ -103,7 +103,7 @@ def _field_schema(f: CustomField) -> dict[str, Any]:
     if f.type in ("fulldate", "timestamp"):
         return {
             "anyOf": [{"type": "integer"}, {"type": "string"}],
-            "description": f"{label}: Unix seconds or an ISO 8601 date such as 2026-03-01",
+            "description": f"{label}: ISO 8601 (2026-03-01), Unix seconds or e.g. 7 days ago",
         }
     if f.type == "drop":
         return {"type": "string", "description": f"{label}: one option, by label or id: {choices}"}
@@ -117,6 +117,27 @@ def _field_schema(f: CustomField) -> dict[str, Any]:
 
 
 _RECORD_OUT = {"type": "object", "additionalProperties": True}
+
+# The paging and sorting arguments of search_<object>, worded as the catalog's fragments for the
+# same arguments of the static tools (openapi/tools.yaml) so every tool describes them alike.
+_LIST_PROPS: dict[str, dict[str, Any]] = {
+    "search": {"type": "string", "description": "Free text to match."},
+    "start": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 0,
+        "description": "Records to skip; default 0.",
+    },
+    "range": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 50,
+        "default": 50,
+        "description": "Records per page.",
+    },
+    "sort": {"type": "string", "description": "Field to sort by."},
+    "sort_dir": {"type": "string", "enum": ["asc", "desc"], "description": "Sort order."},
+}
 
 
 def custom_tools(meta: TypeMeta, name: str) -> list[ToolSpec]:
@@ -196,12 +217,8 @@ def custom_tools(meta: TypeMeta, name: str) -> list[ToolSpec]:
                         "anyOf": [{"type": "string"}, {"type": "array", "items": {}}],
                         "description": "Readable filter (e.g. `status = Enrolled`) or the API's condition JSON.",
                     },
-                    "search": {"type": "string", "description": "Free-text search."},
                     "fields": fields_prop,
-                    "start": {"type": "integer", "minimum": 0, "default": 0},
-                    "range": {"type": "integer", "minimum": 1, "maximum": 50, "default": 50},
-                    "sort": {"type": "string", "description": "Field to sort by."},
-                    "sort_dir": {"type": "string", "enum": ["asc", "desc"]},
+                    **_LIST_PROPS,
                 },
                 "additionalProperties": False,
             },

@@ -38,7 +38,9 @@ async def test_create_invoice_open_and_sent(env: Env) -> None:
     assert out["_summary"] == (
         "Create an invoice for Ada Quill, $106.09: Starter Kit ×2 + tax $8.09; due "
         f"{time.strftime('%Y-%m-%d', time.gmtime(time.time() + 14 * 86400))}; emailed to the "
-        "contact now (nothing is charged)"
+        "contact now. The invoice is live as soon as it is created: open and payable by Ada "
+        "Quill on Ontraport's payment page (Ontraport has no draft invoices); nothing is "
+        "charged now"
     )
     assert (out["total"], out["status_after"], out["sent"]) == (106.09, "open", True)
     assert env.writes() == [("POST", "/transaction/requestPayment")]
@@ -50,23 +52,42 @@ async def test_create_invoice_open_and_sent(env: Env) -> None:
         "0", "106.09", "Thanks!", "INV-9")  # fmt: skip
 
 
-async def test_create_invoice_draft_is_created_unsent_and_said_to_be_open(env: Env) -> None:
+async def test_create_invoice_summary_says_it_is_live_and_payable(env: Env) -> None:
+    """The default (no status, no send) is an open, payable invoice, and the user is told so
+    before confirming; a draft is not offered, since Ontraport's API cannot make one."""
     env.clear()
     async with connect(env.url, env.headers) as client:
+        asked = await ask(
+            client, "create_invoice", {"contact_id": ADA, "gateway_id": 1, "offer": CONSULTING}
+        )
+        assert asked["summary"] == (
+            "Create an invoice for Ada Quill, $500.00: Gift Card; due on receipt; not emailed. "
+            "The invoice is live as soon as it is created: open and payable by Ada Quill on "
+            "Ontraport's payment page (Ontraport has no draft invoices); nothing is charged now"
+        )
+        assert env.writes() == []
         out = await confirmed(
             client, "create_invoice", {"contact_id": ADA, "gateway_id": 1, "offer": CONSULTING}
         )
-    assert out["requested_status"] == "draft" and out["status_after"] == "open"
-    assert out["sent"] is False and "no draft state" in out["message"]
-    assert "not emailed" in out["_summary"]
+        draft = await call_err(
+            client,
+            "create_invoice",
+            {"contact_id": ADA, "gateway_id": 1, "offer": CONSULTING, "status": "draft"},
+            "invalid_arguments",
+        )
+        assert "status" in draft["message"]
+    assert out["status_after"] == "open" and "requested_status" not in out
+    assert out["sent"] is False and "payable on Ontraport's payment page" in out["message"]
+    assert env.writes() == [("POST", "/transaction/requestPayment")]  # the draft call sent nothing
     assert env.write_bodies()[0]["send_invoice"] is False
+    assert env.invoice(out["invoice_id"])["status"] == "0"  # open (unpaid) upstream
 
 
 async def test_create_invoice_refusals(env: Env) -> None:
     env.clear()
     async with connect(env.url, env.headers) as client:
         base = {"contact_id": ADA, "gateway_id": 1, "offer": CONSULTING}
-        await call_err(client, "create_invoice", {**base, "send": True}, "invalid_arguments")
+        await call_err(client, "create_invoice", {**base, "status": "draft"}, "invalid_arguments")
         bad = await call_err(
             client, "create_invoice",
             {**base, "offer": {"products": [{"product_id": 999}, {"product_id": 2,
@@ -94,10 +115,14 @@ async def test_update_invoice_replaces_an_open_invoice(env: Env) -> None:
             "due_date": due, "customer_note": "Updated"}  # fmt: skip
     async with connect(env.url, env.headers) as client:
         out = await confirmed(client, "update_invoice", args)
-    assert out["_summary"].startswith(
-        f"Replace open invoice #{old} of Ada Quill ($80.00) with a new open invoice for $240.00"
+    assert out["_summary"] == (
+        f"Replace open invoice #{old} of Ada Quill ($80.00): Ontraport cannot edit an invoice in "
+        f"place, so #{old} will be voided and a new invoice for $240.00 (Workshop Ticket ×2) "
+        f"created under a new id; due date {due}, customer note Updated. The new invoice is live "
+        "as soon as it is created: open and payable by Ada Quill on Ontraport's payment page "
+        "(Ontraport has no draft invoices); nothing is emailed"
     )
-    assert f"#{old} will be voided" in out["_summary"]
+    assert out["id"] != old
     assert (out["replaced_id"], out["status_before"], out["status_after"]) == (old, "open", "open")
     assert out["amount"] == 240.0 and out["changed"]["due_date"] == due
     assert out["changed"]["customer_note"] == "Updated"
@@ -117,6 +142,15 @@ async def test_update_invoice_promotes_a_draft(env: Env) -> None:
         )
         assert "status: open" in refused["message"]
         out = await confirmed(client, "update_invoice", {"id": DRAFT, "status": "open"})
+    # the user is told before confirming: the draft is voided, a new invoice (new id) replaces
+    # it, and that one is live and payable at once
+    assert out["_summary"] == (
+        f"Replace draft invoice #{DRAFT} of Ada Quill ($25.00): Ontraport cannot edit an invoice "
+        f"in place, so #{DRAFT} will be voided and a new invoice for $25.00 created under a new "
+        "id. The new invoice is live as soon as it is created: open and payable by Ada Quill on "
+        "Ontraport's payment page (Ontraport has no draft invoices); nothing is emailed"
+    )
+    assert out["id"] != DRAFT and out["replaced_id"] == DRAFT
     assert (out["status_before"], out["status_after"], out["amount"]) == ("draft", "open", 25.0)
     assert out["changed"] == {"status": "open"}
     assert env.writes() == [("POST", "/transaction/requestPayment"), ("PUT", "/transaction/void")]

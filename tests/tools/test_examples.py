@@ -144,10 +144,12 @@ async def test_tag_webinar_group_as_warm_lead(server, headers, sbx, api):
                 "manage_tags", {"action": "add", "group_id": group, "tag_names": ["warm lead"]}
             ),
         )
-        (put,) = writes(sbx)
-        assert (put["method"], put["path"]) == ("PUT", "/objects/tagByName")
-        assert put["body"] == {"objectID": 0, "ids": out["ids"], "add_names": ["warm lead"]}
-        assert out["created_tags"] == ["warm lead"]
+        create, put = writes(sbx)
+        assert (create["method"], create["path"]) == ("POST", "/objects")
+        assert create["body"] == {"objectID": 14, "tag_name": "warm lead", "object_type_id": 0}
+        assert (put["method"], put["path"]) == ("PUT", "/objects/tag")
+        assert put["body"] == {"objectID": 0, "add_list": out["created_tag_ids"], "ids": out["ids"]}
+        assert out["created_tags"] == ["warm lead"] and len(out["created_tag_ids"]) == 1
         members = ok(
             api.get("/objects/tag", params={"objectID": 0, "tag_id": webinar_tag, "range": 50})
         )

@@ -61,24 +61,53 @@ async def test_add_and_remove_by_id(mcp_server, creds, sandbox, api):
         assert str(tag) not in tags_of(api, a) and str(tag) in tags_of(api, b)
 
 
-async def test_add_by_name_creates_missing_tags(mcp_server, creds, sandbox, api):
+def tag_named(api, name: str) -> int:
+    rows = api.get("/objects", params={"objectID": 14, "search": name}).json()["data"]
+    (row,) = [r for r in rows if r["tag_name"] == name]
+    return int(row.get("id") or row["tag_id"])
+
+
+async def test_add_by_name_creates_missing_tags_and_reports_their_ids(
+    mcp_server, creds, sandbox, api
+):
     contact = make_contact(api)
     existing = uniq("known")
-    make_record(api, 14, tag_name=existing)
+    known_id = make_record(api, 14, tag_name=existing)
+    by_id = make_record(api, 14, tag_name=uniq("byid"))
     new = uniq("new")
     sandbox.clear_requests()
     async with connect(mcp_server.url, creds) as client:
         result = await client.call_tool(
-            "manage_tags", {"action": "add", "ids": [contact], "tag_names": [existing, new]}
+            "manage_tags",
+            {"action": "add", "ids": [contact], "tag_ids": [by_id], "tag_names": [existing, new]},
         )
     out = check_output("manage_tags", result)
-    assert out["tag_names"] == [existing, new]
-    assert out["created_tags"] == [new]
-    assert new in out["message"]
-    (put,) = writes(sandbox)
-    assert put["method"] == "PUT" and put["path"] == "/objects/tagByName"
-    assert put["body"] == {"objectID": 0, "ids": [contact], "add_names": [existing, new]}
-    assert len(tags_of(api, contact)) == 2
+    new_id = tag_named(api, new)
+    assert out["created_tags"] == [new] and out["created_tag_ids"] == [new_id]
+    assert out["tag_ids"] == [by_id, known_id, new_id]
+    assert f"{new!r} (id {new_id})" in out["message"]
+    create, put = writes(sandbox)
+    assert (create["method"], create["path"]) == ("POST", "/objects")
+    assert create["body"] == {"objectID": 14, "tag_name": new, "object_type_id": 0}
+    # ids and names together: still one tagging request, by id
+    assert (put["method"], put["path"]) == ("PUT", "/objects/tag")
+    assert put["body"] == {"objectID": 0, "add_list": [by_id, known_id, new_id], "ids": [contact]}
+    assert tags_of(api, contact) == {str(by_id), str(known_id), str(new_id)}
+
+
+async def test_no_tag_created_reports_an_empty_list(mcp_server, creds, sandbox, api):
+    contact = make_contact(api)
+    name = uniq("old")
+    tag = make_record(api, 14, tag_name=name)
+    async with connect(mcp_server.url, creds) as client:
+        out = check_output(
+            "manage_tags",
+            await client.call_tool(
+                "manage_tags", {"action": "add", "ids": [contact], "tag_names": [name.upper()]}
+            ),
+        )
+    assert out["created_tag_ids"] == [] and "created_tags" not in out
+    assert out["tag_ids"] == [tag] and tags_of(api, contact) == {str(tag)}
 
 
 async def test_remove_by_name_reports_unknown_names(mcp_server, creds, sandbox, api):
@@ -101,10 +130,29 @@ async def test_remove_by_name_reports_unknown_names(mcp_server, creds, sandbox, 
             ),
         )
     assert out["unknown_tags"] == [ghost] and "ignored" in out["message"]
-    (delete,) = writes(sandbox)
-    assert delete["method"] == "DELETE" and delete["path"] == "/objects/tagByName"
-    assert delete["body"] == {"objectID": 0, "ids": [contact], "remove_names": [name, ghost]}
+    assert out["created_tag_ids"] == []
+    (delete,) = writes(sandbox)  # names resolved to ids: the one untagging request
+    assert delete["method"] == "DELETE" and delete["path"] == "/objects/tag"
+    assert delete["query"] == {
+        "objectID": "0",
+        "remove_list": str(tag_named(api, name)),
+        "ids": str(contact),
+    }
     assert not tags_of(api, contact)
+
+
+async def test_remove_by_unknown_names_only_sends_nothing(mcp_server, creds, sandbox, api):
+    contact = make_contact(api)
+    sandbox.clear_requests()
+    async with connect(mcp_server.url, creds) as client:
+        out = check_output(
+            "manage_tags",
+            await client.call_tool(
+                "manage_tags", {"action": "remove", "ids": [contact], "tag_names": [uniq("no")]}
+            ),
+        )
+    assert out["tag_ids"] == [] and "Nothing was changed" in out["message"]
+    assert writes(sandbox) == []
 
 
 async def test_group_selection_is_resolved_to_ids(mcp_server, creds, sandbox, api):
@@ -147,7 +195,7 @@ async def test_condition_selection(mcp_server, creds, sandbox, api):
             ),
         )
     assert sorted(out["ids"]) == members
-    (put,) = writes(sandbox)
+    _create, put = writes(sandbox)
     assert sorted(put["body"]["ids"]) == members and "condition" not in put["body"]
 
 

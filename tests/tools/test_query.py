@@ -164,7 +164,7 @@ async def test_get_object_meta_one_type_and_all(server, headers, sbx, api):
             "Widgets",
         )
         check_error(
-            await client.call_tool("get_object_meta", {"object_type_id": "0"}),
+            await client.call_tool("get_object_meta", {"object_type_id": "zero"}),
             "invalid_arguments",
             "object_type_id",
         )
@@ -424,7 +424,7 @@ async def test_get_contact_log(server, headers, sbx, api):
         for args, needle in (
             ({}, "contact_id"),
             ({"contact_id": "one"}, "contact_id"),
-            ({"contact_id": 1, "since": "yesterday"}, "since"),
+            ({"contact_id": 1, "since": "someday"}, "since"),
             ({"contact_id": 1, "sort_dir": "newest"}, "sort_dir"),
         ):
             check_error(
