@@ -512,13 +512,23 @@ def _failure(exc: ToolError) -> types.CallToolResult:
     if len(payload["message"]) > MAX_MESSAGE_CHARS:
         payload["message"] = payload["message"][: MAX_MESSAGE_CHARS - 1] + "…"
     if "details" in payload:
-        payload["details"] = {
-            k: v if len(wirejson.dumps(v)) <= 2 * QUOTE_CHARS else quote(v)
-            for k, v in payload["details"].items()
-        }
+        payload["details"] = {k: _bounded(v) for k, v in payload["details"].items()}
     return types.CallToolResult(
         content=[types.TextContent(text=wirejson.dumps(payload))], is_error=True
     )
+
+
+_DETAIL_ITEMS = 20
+
+
+def _bounded(value: Any) -> Any:
+    """A detail of an error kept structured but small: lists keep their first items (and say
+    how many more), texts and anything else too long are quoted."""
+    if isinstance(value, list) and len(value) > _DETAIL_ITEMS:
+        value = [*value[:_DETAIL_ITEMS], f"… {len(value) - _DETAIL_ITEMS} more"]
+    if isinstance(value, list) and all(len(wirejson.dumps(v)) <= 4 * QUOTE_CHARS for v in value):
+        return value
+    return value if len(wirejson.dumps(value)) <= 4 * QUOTE_CHARS else quote(value)
 
 
 def error_payload(result: types.CallToolResult) -> dict[str, Any] | None:

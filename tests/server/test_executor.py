@@ -128,6 +128,9 @@ def test_every_error_result_is_bounded():
     assert payload is not None
     assert len(payload["message"]) <= executor.MAX_MESSAGE_CHARS
     assert len(json.dumps(payload)) < 2 * executor.MAX_MESSAGE_CHARS
+    listed = InvalidArguments("bad", details={"problems": [f"p{i}" for i in range(500)]})
+    problems = executor.error_payload(executor._failure(listed))["details"]["problems"]
+    assert problems[:3] == ["p0", "p1", "p2"] and problems[-1] == "… 480 more"
 
 
 def test_long_texts_are_cut_to_fit_the_result_budget():
