@@ -146,7 +146,9 @@ def upstream_error(
     """Map an Ontraport error status to the structured error the agent sees (``budget``: the
     limit and window a 429 response stated, e.g. "180 requests per 60 s")."""
     if status == 429 and budget:
-        advice = f"The account's request budget ({budget}) is used up: retry after the given seconds"
+        advice = (
+            f"The account's request budget ({budget}) is used up: retry after the given seconds"
+        )
         message = advice + (f". Ontraport said: {detail[:300]}" if detail else ".")
         return RateLimited(message, retry_after_s=retry_after_s)
     if status in UPSTREAM_ADVICE:
