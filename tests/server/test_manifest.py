@@ -7,13 +7,18 @@ import httpx
 import pytest
 
 from ontraport_mcp.generated.tools import TOOLS
+from ontraport_mcp.meta import CUSTOM_OBJECT_MIN_ID
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.settings import Settings
 from ontraport_mcp.testing import ServerThread, connect
+from tests.snapshots.catalog_facts import CUSTOM_TYPES, STATIC_TOOLS, STUDENT, TOOLS_PER_OBJECT
 
 pytestmark = pytest.mark.anyio
 
-STATIC = 48
+CAP = Settings().manifest_cap
+SYNTHETIC = 27  # custom objects added to the snapshot's, more than fit under the cap
+OBJECTS = len(CUSTOM_TYPES) + SYNTHETIC
+FIT = (CAP - STATIC_TOOLS - 1) // TOOLS_PER_OBJECT  # whole objects beside the note's slot
 
 
 def _meta_calls(sandbox: SandboxServer) -> int:
@@ -26,8 +31,9 @@ def _settings(sandbox: SandboxServer, **kw) -> Settings:
 
 @pytest.fixture(scope="module")
 def many_objects():
-    """A sandbox with 30 custom objects (3 from the snapshot + 27 synthetic)."""
-    with SandboxServer(custom_objects=27, rate_limit=1_000_000, contacts=20) as sandbox:
+    """A sandbox with more custom objects than fit: the snapshot's and ``SYNTHETIC`` more."""
+    assert OBJECTS > FIT
+    with SandboxServer(custom_objects=SYNTHETIC, rate_limit=1_000_000, contacts=20) as sandbox:
         yield sandbox
 
 
@@ -38,7 +44,7 @@ async def test_cap_keeps_static_tools_and_whole_objects_newest_first(many_object
             tools = (await client.list_tools()).tools
     names = [t.name for t in tools]
     assert len(names) == len(set(names))
-    assert len(names) <= 100 and len(names) > 100 - 4  # another whole object would not fit
+    assert CAP - TOOLS_PER_OBJECT < len(names) <= CAP  # another whole object would not fit
     # what a client reads: every argument of every tool, static or per object, is described
     bare = [
         f"{t.name}.{arg}"
@@ -63,21 +69,24 @@ async def test_cap_keeps_static_tools_and_whole_objects_newest_first(many_object
         kind, base = t.name.split("_", 1)
         by_object.setdefault(base, set()).add(kind)
     assert all(kinds == {"get", "create", "update", "search"} for kinds in by_object.values())
-    assert len(by_object) == 12
+    assert len(by_object) == FIT
     note = next(t for t in tools if t.name == "_manifest_note")
-    assert "18 custom object type(s)" in note.description
-    # newest first: the 12 highest type ids are the ones listed
+    assert f"{OBJECTS - FIT} custom object type(s)" in note.description
+    # newest first: the highest type ids are the ones listed
     meta = httpx.get(
         many_objects.base_url + "/objects/meta", headers=headers, params={"format": "byId"}
     ).json()
-    custom_ids = sorted((int(k) for k in meta["data"] if int(k) >= 10000), reverse=True)
+    custom_ids = sorted(
+        (int(k) for k in meta["data"] if int(k) >= CUSTOM_OBJECT_MIN_ID), reverse=True
+    )
+    assert len(custom_ids) == OBJECTS
     listed = {t.name for t in tools}
-    newest = custom_ids[:12]
+    newest = custom_ids[:FIT]
     for type_id in newest:
         assert f"({type_id})" not in note.description
-    for type_id in custom_ids[12:]:
+    for type_id in custom_ids[FIT:]:
         assert f"({type_id})" in note.description
-    assert len(listed) == STATIC + 12 * 4 + 1
+    assert len(listed) == STATIC_TOOLS + FIT * TOOLS_PER_OBJECT + 1
 
 
 def _static_names() -> set[str]:
@@ -86,13 +95,17 @@ def _static_names() -> set[str]:
     return {t.name for t in TOOLS}
 
 
-async def test_thirteen_objects_fill_the_cap_exactly():
+async def test_objects_that_fit_exactly_fill_the_cap():
+    """A cap of exactly the static tools plus four per custom object lists every object, and
+    no note."""
+    objects = len(CUSTOM_TYPES) + 10
+    cap = STATIC_TOOLS + TOOLS_PER_OBJECT * objects
     with SandboxServer(custom_objects=10, rate_limit=1_000_000, contacts=10) as sandbox:
-        with ServerThread(_settings(sandbox)) as server:
+        with ServerThread(_settings(sandbox, manifest_cap=cap)) as server:
             headers = {"Api-Key": sandbox.api_key, "Api-Appid": sandbox.app_id}
             async with connect(server.url, headers) as client:
                 names = [t.name for t in (await client.list_tools()).tools]
-    assert len(names) == 100
+    assert len(names) == cap
     assert "_manifest_note" not in names
     assert {"get_student", "create_student", "update_student", "search_student"} <= set(names)
 
@@ -165,7 +178,7 @@ def test_custom_object_call_works_without_a_prior_list(sandbox, creds):
         assert response.status_code == 200, response.text
         result = response.json()["result"]
         assert not result.get("isError"), result
-        assert result["structuredContent"]["object_type_id"] == 10000
+        assert result["structuredContent"]["object_type_id"] == STUDENT
         assert result["structuredContent"]["count"] == 2
 
 
@@ -176,10 +189,10 @@ async def test_allowed_types_name_only_tools_that_are_listed(many_objects):
             listed = {t.name for t in (await client.list_tools()).tools}
             result = await client.call_tool("list_allowed_object_types", {})
     custom = [t for t in result.structured_content["types"] if t["custom"]]
-    assert len(custom) == 30
+    assert len(custom) == OBJECTS
     with_own_tools = [
         t for t in custom if t["tools"][0].startswith("get_") and t["tools"][0] != "get_objects"
     ]
-    assert len(with_own_tools) == 12
+    assert len(with_own_tools) == FIT
     for entry in custom:
         assert set(entry["tools"]) <= listed, entry

@@ -8,6 +8,7 @@ from mcp import Client, StdioServerParameters
 
 from ontraport_mcp.executor import error_payload
 from ontraport_mcp.testing import connect
+from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 pytestmark = pytest.mark.anyio
 
@@ -18,7 +19,7 @@ async def test_both_eras_list_and_call(mcp_server, creds, mode):
         expected = "2026-07-28" if mode == "auto" else "2025-11-25"
         assert client.protocol_version == expected
         tools = (await client.list_tools()).tools
-        assert len(tools) >= 48
+        assert len(tools) >= STATIC_TOOLS
         tool = next(t for t in tools if t.name == "get_objects")
         assert tool.annotations.read_only_hint is True and tool.output_schema
         result = await client.call_tool(

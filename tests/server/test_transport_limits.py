@@ -19,6 +19,7 @@ from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.settings import Settings
 from ontraport_mcp.testing import ServerThread, connect
 from tests.server.test_sessions import BASE, _init, vouch
+from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 FACADE_JSON = {"Content-Type": "application/json"}
 
@@ -233,7 +234,7 @@ async def test_unreachable_ontraport_still_lists_the_static_tools(fresh_sandbox,
         async with connect(server.url, sandbox.headers, mode=mode) as client:
             listed = (await client.list_tools()).tools
             names = [t.name for t in listed]
-            assert len(names) == 48 + 1 and names[-1] == NOTE_TOOL
+            assert len(names) == STATIC_TOOLS + 1 and names[-1] == NOTE_TOOL
             note = listed[-1]
             assert "could not be read" in (note.description or "")
             assert "List the tools again" in (note.description or "")
@@ -244,4 +245,4 @@ async def test_unreachable_ontraport_still_lists_the_static_tools(fresh_sandbox,
         with ServerThread(_settings(upstream)) as server:
             async with connect(server.url, sandbox.headers, mode=mode) as client:
                 names = [t.name for t in (await client.list_tools()).tools]
-                assert NOTE_TOOL not in names and len(names) > 48
+                assert NOTE_TOOL not in names and len(names) > STATIC_TOOLS

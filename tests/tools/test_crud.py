@@ -22,6 +22,7 @@ from ontraport_mcp.sandbox.pytest_plugin import TEST_RATE_LIMIT
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.testing import ServerThread, connect
 from tests.conftest import server_settings
+from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,
     check_output,
@@ -37,7 +38,7 @@ from tests.tools.tools_util import (
 
 pytestmark = pytest.mark.anyio
 
-STUDENTS = 10000  # seeded custom object "Student" (tools get_/search_/create_/update_student)
+STUDENTS = STUDENT  # seeded custom object "Student" (tools get_/search_/create_/update_student)
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,12 @@ import pytest
 from ontraport_mcp.dates import DATE_FORMS_TEXT
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.testing import ServerThread, connect
+from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import check_error, get_record, uniq
 
 pytestmark = pytest.mark.anyio
 
-STUDENTS = 10000  # seeded custom object "Student"
+STUDENTS = STUDENT  # seeded custom object "Student"
 ENROLLMENT_DATE = "f1604"
 
 

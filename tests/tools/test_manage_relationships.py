@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ontraport_mcp.testing import connect
+from tests.snapshots.catalog_facts import CUSTOM_TYPES
 from tests.tools.tools_util import (
     check_error,
     check_output,
@@ -17,6 +18,7 @@ from tests.tools.tools_util import (
 )
 
 pytestmark = pytest.mark.anyio
+VEHICLE = CUSTOM_TYPES["Vehicle"]
 
 
 async def test_link_and_unlink_deal_to_company(mcp_server, creds, sandbox, api):
@@ -78,7 +80,7 @@ async def test_link_and_unlink_deal_to_company(mcp_server, creds, sandbox, api):
 
 async def test_field_by_label_and_ambiguity(mcp_server, creds, sandbox, api):
     contact = make_contact(api)
-    vehicle = make_record(api, 10002, f1640=uniq("VIN"))
+    vehicle = make_record(api, VEHICLE, f1640=uniq("VIN"))
     async with connect(mcp_server.url, creds) as client:
         sandbox.clear_requests()
         out = check_output(
@@ -88,7 +90,7 @@ async def test_field_by_label_and_ambiguity(mcp_server, creds, sandbox, api):
                 {
                     "id": contact,
                     "action": "link",
-                    "related_object_type_id": 10002,
+                    "related_object_type_id": VEHICLE,
                     "related_id": vehicle,
                     "field": "primary vehicle",
                 },
@@ -151,14 +153,14 @@ async def test_refusals_and_bad_input(mcp_server, creds, sandbox, api):
                     "field": "f1612",
                 },
                 "invalid_arguments",
-                ["10002"],
+                [str(VEHICLE)],
             ),
             # an unknown field
             (
                 {
                     "id": contact,
                     "action": "link",
-                    "related_object_type_id": 10002,
+                    "related_object_type_id": VEHICLE,
                     "related_id": 1,
                     "field": "f9999",
                 },

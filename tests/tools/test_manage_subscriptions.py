@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ontraport_mcp.testing import connect
+from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,
     check_output,
@@ -164,7 +165,7 @@ async def test_refusals_and_bad_input(mcp_server, creds, sandbox, api):
                 },
             ),
             "invalid_arguments",
-            "object type 10000",
+            f"object type {STUDENT}",
         )
         check_error(
             await client.call_tool(

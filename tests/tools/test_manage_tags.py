@@ -6,6 +6,7 @@ import pytest
 
 from ontraport_mcp.testing import ServerThread, connect
 from tests.conftest import server_settings
+from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,
     check_output,
@@ -279,7 +280,7 @@ async def test_refusals_and_bad_input(mcp_server, creds, sandbox, api):
                 "manage_tags", {"action": "add", "ids": [contact], "tag_ids": [honor_roll]}
             ),
             "invalid_arguments",
-            "object type 10000",
+            f"object type {STUDENT}",
         )
         # ids together with a condition
         check_error(

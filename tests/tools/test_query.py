@@ -23,6 +23,7 @@ from ontraport_mcp.sandbox.pytest_plugin import TEST_RATE_LIMIT
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.testing import ServerThread, connect
 from tests.conftest import server_settings
+from tests.snapshots.catalog_facts import CUSTOM_TYPES, STUDENT
 from tests.tools.tools_util import check_error, check_output, clause, insert, ok, upstream
 
 pytestmark = pytest.mark.anyio
@@ -97,10 +98,9 @@ async def test_list_allowed_object_types(server, headers, sbx):
     assert types[1]["methods"] == ["get", "update"] and "complete_task" in types[1]["tools"]
     assert 65 not in types and 2 not in types  # offers, users: not exposed
     custom = {t["object_type_id"]: t for t in out["types"] if t["custom"]}
-    assert sorted(custom) == [10000, 10001, 10002]
-    assert custom[10000]["name"] == "Student"
-    assert custom[10000]["methods"] == ["get", "create", "update", "delete"]
-    assert custom[10000]["tools"] == [
+    assert {entry["name"]: type_id for type_id, entry in custom.items()} == CUSTOM_TYPES
+    assert custom[STUDENT]["methods"] == ["get", "create", "update", "delete"]
+    assert custom[STUDENT]["tools"] == [
         "get_student",
         "search_student",
         "create_student",
@@ -137,7 +137,8 @@ async def test_get_object_meta_one_type_and_all(server, headers, sbx, api):
         assert fields["owner"]["parent_object"] == 2
 
         students = check_output(
-            "get_object_meta", await client.call_tool("get_object_meta", {"object_type_id": 10000})
+            "get_object_meta",
+            await client.call_tool("get_object_meta", {"object_type_id": STUDENT}),
         )["types"][0]
         sfields = {f["name"]: f for f in students["fields"]}
         assert students["custom"] is True and students["name"] == "Student"
@@ -820,7 +821,7 @@ async def test_build_api_condition(server, headers, sbx):
                 },
             ),
         )
-        assert students["object_type_id"] == 10000
+        assert students["object_type_id"] == STUDENT
         assert students["condition"] == [clause("f1602", "IN", [602, 601])]
 
         err = check_error(

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ontraport_mcp.testing import connect
+from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,
     check_output,
@@ -87,7 +88,7 @@ async def test_tag_of_another_type_defaults_to_its_type(mcp_server, creds, sandb
                 "get_subscribers", {"tag_name": "Honor Roll", "fields": ["f1601"]}
             ),
         )
-        assert out["object_type_id"] == 10000 and out["count"] > 0
+        assert out["object_type_id"] == STUDENT and out["count"] > 0
         check_error(
             await client.call_tool(
                 "get_subscribers", {"tag_name": "Honor Roll", "object_type_id": 0}
@@ -98,7 +99,7 @@ async def test_tag_of_another_type_defaults_to_its_type(mcp_server, creds, sandb
         check_error(
             await client.call_tool("get_subscribers", {"tag_id": 9, "object_type_id": 0}),
             "invalid_arguments",
-            "object type 10000",
+            f"object type {STUDENT}",
         )
 
 

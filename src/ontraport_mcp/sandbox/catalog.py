@@ -11,6 +11,7 @@ import copy
 import functools
 import importlib.resources
 import json
+from collections.abc import Mapping
 from typing import Any
 
 # Field types whose values are numbers (compared and sorted numerically).
@@ -228,11 +229,53 @@ def _field(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def synthetic_types(count: int, first_field_no: int = 1700) -> dict[str, Any]:
-    """``count`` extra custom object types 10003, 10004, ... in meta shape (deterministic)."""
+CUSTOM_TYPES_FROM = 10000  # Ontraport numbers custom object types from 10000 up
+SYNTHETIC_OPTIONS_FROM = 9000  # the least option id of a synthetic drop field
+
+
+def _field_numbers(data: Mapping[str, Any]) -> list[int]:
+    """The numbers of every ``f<number>`` field of a meta ``data`` map."""
+    return [
+        int(name[1:])
+        for entry in data.values()
+        for name in entry["fields"]
+        if name[:1] == "f" and name[1:].isdigit()
+    ]
+
+
+def _option_ids(data: Mapping[str, Any]) -> list[int]:
+    return [
+        int(option)
+        for entry in data.values()
+        for meta in entry["fields"].values()
+        for option in meta.get("options") or {}
+        if str(option).isdigit()
+    ]
+
+
+def first_synthetic_type_id(data: Mapping[str, Any] | None = None) -> int:
+    """The id of the first synthetic custom object: above every type of the snapshot, so that
+    synthetic types are only ever added (a snapshot refreshed from an account with more custom
+    objects keeps every one of them; ``data.update`` would otherwise replace some)."""
+    taken = snapshot() if data is None else data
+    return max([CUSTOM_TYPES_FROM - 1, *(int(type_id) for type_id in taken)]) + 1
+
+
+def _round_up_above(numbers: list[int], step: int, least: int = 0) -> int:
+    """The first multiple of ``step`` above every number (and at least ``least``)."""
+    return max(least, (max(numbers, default=0) // step + 1) * step)
+
+
+def synthetic_types(count: int, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``count`` extra custom object types in meta shape (deterministic), numbered above every
+    type, field and option id of the snapshot ``data`` (default: ``openapi/objects_meta.json``)."""
+    taken = snapshot() if data is None else data
+    first_type = first_synthetic_type_id(taken)
+    first_field_no = _round_up_above(_field_numbers(taken), 100)
+    first_option = _round_up_above(_option_ids(taken), 1000, SYNTHETIC_OPTIONS_FROM)
     out: dict[str, Any] = {}
     for i in range(count):
-        type_id = 10003 + i
+        type_id = first_type + i
         noun = SYNTHETIC_NOUNS[i % len(SYNTHETIC_NOUNS)]
         name = noun.replace(" ", "") + (
             "" if i < len(SYNTHETIC_NOUNS) else str(i // len(SYNTHETIC_NOUNS) + 1)
@@ -255,8 +298,8 @@ def synthetic_types(count: int, first_field_no: int = 1700) -> dict[str, Any]:
                     "editable": "1",
                     "deletable": "1",
                     "options": {
-                        str(9000 + i * 10 + 1): "Active",
-                        str(9000 + i * 10 + 2): "Inactive",
+                        str(first_option + i * 10 + 1): "Active",
+                        str(first_option + i * 10 + 2): "Inactive",
                     },
                 }
             ),
@@ -282,7 +325,7 @@ def synthetic_types(count: int, first_field_no: int = 1700) -> dict[str, Any]:
 def initial_meta(custom_objects: int = 0) -> dict[str, Any]:
     """Snapshot plus synthetic custom objects, normalised so every field has all flag keys."""
     data = snapshot()
-    data.update(synthetic_types(custom_objects))
+    data.update(synthetic_types(custom_objects, data))
     out: dict[str, Any] = {}
     for type_id, entry in data.items():
         out[type_id] = {

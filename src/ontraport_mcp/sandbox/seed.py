@@ -13,6 +13,7 @@ import random
 from typing import Any
 
 from . import commerce as cm
+from .catalog import first_synthetic_type_id
 from .clock import DAY, SEED_EPOCH, money
 from .config import SandboxConfig
 from .membership import format_list
@@ -1332,11 +1333,12 @@ class Seeder:
                 },
             )
             self.relate(0, agent, 10001, rid, "f1626", d)
+        first_synthetic = first_synthetic_type_id()
         for tid, ti in self.s.types.items():
-            if tid < 10003:
+            if tid < first_synthetic:
                 continue
             names = [n_ for n_ in ti.fields if n_.startswith("f")]
-            index = tid - 10003
+            index = tid - first_synthetic
             base_date = SEED_EPOCH - (400 - min(index, 390)) * DAY
             for j in range(2):
                 d = base_date + j * DAY
