@@ -1,6 +1,8 @@
 """``python -m codegen`` (``make generate``): parse → model → render, then report.
 
-    python -m codegen            regenerate generated/ and docs/tools.md, print the manifest diff
+    python -m codegen            regenerate generated/ and docs/tools.md, then report what changed
+                                 against the committed generated/ (see ``report``): API changes,
+                                 the tools they affect, tool manifest changes, files rewritten
     python -m codegen --check    regenerate into a temporary directory and fail (exit 1), naming
                                  the files, when generated/ or docs/tools.md differ
 
@@ -18,17 +20,26 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import client, model, parse, render, report
+from . import api_summary, client, model, parse, render, report
 from .problems import GenerationFailed, Problems
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = "docs/tools.md"
+_SHOWN_FILES = 20  # the report lists this many rewritten files, then counts the rest
 
 
 def generate_into(root: Path, out_dir: Path, docs_path: Path) -> Problems:
     """Run every step, writing ``out_dir`` (fresh) and ``docs_path``; raise on errors."""
     problems = Problems()
     inputs = parse.load_inputs(root, problems)
+    generate_from(inputs, root, out_dir, docs_path, problems)
+    return problems
+
+
+def generate_from(
+    inputs: parse.Inputs, root: Path, out_dir: Path, docs_path: Path, problems: Problems
+) -> None:
+    """The steps after parsing (``problems`` holds the parse step's findings)."""
     if problems.errors:
         raise GenerationFailed(problems)
     built = model.build_model(inputs, problems)
@@ -41,7 +52,8 @@ def generate_into(root: Path, out_dir: Path, docs_path: Path) -> Problems:
         raise GenerationFailed(problems)
     operations = client.read_operations(out_dir / "client", built.operations, problems)
     overrides = render.find_overrides(root / "overrides")
-    render.render_all(built, operations, inputs, out_dir, docs_path, overrides)
+    api = api_summary.api_summary(inputs)
+    render.render_all(built, operations, inputs, out_dir, docs_path, overrides, api)
     render.format_python([out_dir])
     manifest = {
         "generator": "ontraport-mcp codegen",
@@ -54,7 +66,24 @@ def generate_into(root: Path, out_dir: Path, docs_path: Path) -> Problems:
     (out_dir / "MANIFEST.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     if problems.errors:
         raise GenerationFailed(problems)
-    return problems
+
+
+def api_report(root: Path, inputs: parse.Inputs) -> list[str]:
+    """The report's first two sections: API changes against the committed ``api.json``, and
+    the tools they affect.  Needs only the parsed inputs, so it is printed on failure too."""
+    committed = report.committed_json(root, report.API)
+    changes = report.diff_api(committed, api_summary.api_summary(inputs))
+    if not changes.lines:
+        return []
+    lines = ["API changes against the committed generated/api.json:"]
+    lines += [f"  {line}" for line in changes.lines]
+    if committed is None:
+        return lines  # the first summary: nothing to compare with
+    policy = model.access_policy_of(inputs)
+    affected = report.affected_tools(changes, inputs.catalog.data, policy)
+    lines.append("Tools affected by these API changes:")
+    lines += [f"  {line}" for line in affected] or ["  none"]
+    return lines
 
 
 def _generator_versions() -> dict[str, str]:
@@ -97,25 +126,30 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="codegen-") as tmp:
         out_dir = Path(tmp) / "generated"
         docs_path = Path(tmp) / "tools.md"
+        problems = Problems()
+        inputs = parse.load_inputs(root, problems)
+        api_lines = [] if problems.errors else api_report(root, inputs)
         try:
-            problems = generate_into(root, out_dir, docs_path)
+            generate_from(inputs, root, out_dir, docs_path, problems)
         except GenerationFailed as failed:
             print(failed.problems.summary(), file=sys.stderr)
+            print("\n".join(api_lines))
             print("make generate: failed, nothing was written", file=sys.stderr)
             return 2
         new_catalog = json.loads((out_dir / "catalog.json").read_text())
         changes = report.diff_catalogs(report.committed_catalog(root), new_catalog)
+        catalog_lines = ["Tool manifest changes against the committed catalog:"]
+        catalog_lines += [f"  {line}" for line in changes]
+        changed = api_lines + (catalog_lines if changes else [])
+        files = _differences(out_dir, root / "generated")
+        docs = root / DOCS
+        if not docs.exists() or docs.read_bytes() != docs_path.read_bytes():
+            files.append(f"{DOCS} (differs)")
         if args.check:
-            stale = _differences(out_dir, root / "generated")
-            docs = root / DOCS
-            if not docs.exists() or docs.read_bytes() != docs_path.read_bytes():
-                stale.append(f"{DOCS} (differs)")
-            if stale:
+            if files:
                 print("generated/ is stale; run `make generate` and commit. Differences:")
-                print("\n".join(f"  {line}" for line in stale))
-                if changes:
-                    print("Tool manifest changes against the committed catalog:")
-                    print("\n".join(f"  {line}" for line in changes))
+                print("\n".join(f"  {line}" for line in files))
+                print("\n".join(changed))
                 return 1
             print(f"generated/ is up to date ({time.perf_counter() - started:.1f} s)")
             return 0
@@ -127,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(docs_path, root / DOCS)
     if problems.items:
         print(problems.summary())
-    print("Tool manifest changes against the committed catalog:")
-    print("\n".join(f"  {line}" for line in changes) if changes else "  no change")
+    print("\n".join(changed) if changed else "no change (API, object types and tools)")
+    print(f"Files rewritten: {len(files)}")
+    for line in files[:_SHOWN_FILES]:
+        print(f"  {line}")
+    if len(files) > _SHOWN_FILES:
+        print(f"  ... and {len(files) - _SHOWN_FILES} more")
     print(f"make generate: done in {time.perf_counter() - started:.1f} s")
     return 0
 

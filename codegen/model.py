@@ -225,6 +225,12 @@ def _expand(
     return node
 
 
+def access_policy_of(inputs: Inputs) -> dict[str, Any]:
+    """The access policy alone, for the report (its problems are the model step's to raise)."""
+    catalog = inputs.catalog.data if isinstance(inputs.catalog.data, dict) else {}
+    return _access_policy(catalog.get("access_policy"), Problems())
+
+
 def _access_policy(raw: Any, problems: Problems) -> dict[str, Any]:
     """The access matrix as ``{"types": {id: {...}}, "custom": {...}}`` (ids as strings)."""
     policy: dict[str, Any] = {"types": {}, "custom": {}}

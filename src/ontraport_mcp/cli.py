@@ -1,8 +1,7 @@
-"""``ontraport-mcp`` — serve, run the sandbox, regenerate.
+"""``ontraport-mcp`` — serve, run the sandbox, list the tools.
 
 ontraport-mcp serve [--transport http|stdio] [--sandbox] [...]   see serve --help
 ontraport-mcp sandbox [...]          the Ontraport API emulator alone (see --help)
-ontraport-mcp generate [--check]     regenerate generated/ (a source checkout only)
 ontraport-mcp tools [--json]         the static tool catalog and where each tool is implemented
 """
 
@@ -12,7 +11,6 @@ import argparse
 import gc
 import json
 import logging
-import os
 import socket
 import sys
 from typing import Any
@@ -267,8 +265,6 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     sub.add_parser("sandbox", help="run the Ontraport API emulator", add_help=False)
-    gen = sub.add_parser("generate", help="regenerate generated/ from openapi/ (source checkout)")
-    gen.add_argument("--check", action="store_true")
     tools = sub.add_parser("tools", help="list the static tools and their implementations")
     tools.add_argument("--json", action="store_true")
     argv = sys.argv[1:] if argv is None else argv
@@ -279,25 +275,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "serve":
         raise SystemExit(serve(args))
-    if args.command == "generate":
-        raise SystemExit(_generate(args.check))
     if args.command == "tools":
         raise SystemExit(_tools(args.json))
-
-
-def _generate(check: bool) -> int:
-    root = os.getcwd()
-    if not os.path.isdir(os.path.join(root, "codegen")):
-        print(
-            "ontraport-mcp generate runs in a source checkout (the folder with codegen/).",
-            file=sys.stderr,
-        )
-        return 2
-    sys.path.insert(0, root)
-    from codegen.__main__ import main as codegen_main  # type: ignore[import-not-found]
-
-    result: int = codegen_main(["--check"] if check else [])
-    return result
 
 
 def _tools(as_json: bool) -> int:
