@@ -1,23 +1,30 @@
 """The load driver: raw HTTP/1.1 keep-alive connections, pre-encoded requests, several processes.
 
 One ``asyncio.Protocol`` per connection parses just enough of each response (status, headers,
-``content-length`` or chunked body); a request is bytes built once.  ``run_load`` forks
-``procs`` worker processes, each with its own event loop and ``concurrency / procs`` closed-loop
-connections; they start together at an agreed ``time.monotonic()`` instant (the clock is
-system-wide), warm up, then record every response that completes inside the measured window.
-Each worker reports its latencies, its error count and its own CPU time in the window.
+``content-length`` or chunked body); a request is bytes built once, around a slot for its
+JSON-RPC id: every JSON-RPC request sent gets an id of its own (a session routes replies by id,
+so one id on concurrent requests of a session would leave all but one unanswered), and every
+reply must carry the id of its request.  ``run_load`` forks ``procs`` worker processes, each
+with its own event loop and ``concurrency / procs`` closed-loop connections; they start together
+at an agreed ``time.monotonic()`` instant (the clock is system-wide), warm up, then record every
+response that completes inside the measured window.  Every failed request counts, whenever it
+ends — warm-up, window or the drain after it (a request left hanging is aborted after
+``timeout_s`` and counts as a timeout).  Each worker reports its latencies, its errors by phase
+and kind, and its own CPU time in the window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import multiprocessing as mp
 import os
 import signal
 import time
 from array import array
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,60 +35,139 @@ class ConnectionLost(Exception):
 
 # --- requests ------------------------------------------------------------------------------------
 
+# What a failed request was, in the order a response is judged (connection faults first).
+ERROR_KINDS = (
+    "connection_lost",  # the connection closed (or could not be used) with the request in flight
+    "timeout",  # no answer within timeout_s: the driver aborted the connection
+    "unfinished",  # still in flight when the worker's hard stop came
+    "http_status",  # not the expected status
+    "jsonrpc_error",  # a JSON-RPC error object instead of a result
+    "id_mismatch",  # the reply's id is not the id of the request it answers
+    "is_error",  # a tool result with isError: true
+    "unexpected_body",  # a 200 without what a good answer holds
+    "driver_failure",  # a driver worker crashed or did not report: its requests are unknown
+)
+PHASES = ("warmup", "window", "drain")  # when the failed request ended
 
-def encode_request(
-    method: str,
-    path: str,
-    host: str,
-    headers: dict[str, str] | None = None,
-    body: bytes | dict[str, Any] | None = None,
-) -> bytes:
-    if isinstance(body, dict):
-        body = json.dumps(body, separators=(",", ":")).encode()
-    lines = [f"{method} {path} HTTP/1.1", f"host: {host}"]
-    for key, value in (headers or {}).items():
-        lines.append(f"{key}: {value}")
-    if body is not None:
-        lines.append(f"content-length: {len(body)}")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head + (body or b"")
+_ID_SLOT = "\x00request-id\x00"  # stands in for the id while a body is encoded
+_ID_SLOT_BYTES = json.dumps(_ID_SLOT).encode()
+
+
+class Request:
+    """An HTTP request encoded once; a JSON-RPC body with an ``id`` gets its id per send.
+
+    ``render(request_id)`` costs two byte concatenations: the head (up to the content-length
+    value) and the body around the id are kept as bytes.
+    """
+
+    __slots__ = ("head", "before_id", "after_id", "rpc", "fixed")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        host: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | dict[str, Any] | None = None,
+    ) -> None:
+        lines = [f"{method} {path} HTTP/1.1", f"host: {host}"]
+        lines += [f"{key}: {value}" for key, value in (headers or {}).items()]
+        self.rpc = isinstance(body, dict) and "id" in body
+        if isinstance(body, dict):
+            body = json.dumps(
+                {**body, "id": _ID_SLOT} if self.rpc else body, separators=(",", ":")
+            ).encode()
+        if body is not None:
+            lines.append("content-length: ")
+        self.head = "\r\n".join(lines).encode("latin-1")
+        self.before_id, _, self.after_id = (body or b"").partition(_ID_SLOT_BYTES)
+        # everything but a JSON-RPC request is the same bytes every time
+        self.fixed: bytes | None = None
+        if body is None:
+            self.fixed = self.head + b"\r\n\r\n"
+        elif not self.rpc:
+            self.fixed = b"%b%d\r\n\r\n%b" % (self.head, len(body), body)
+
+    def render(self, request_id: int | None = None) -> bytes:
+        """The request's bytes; a JSON-RPC request needs its ``request_id``."""
+        if self.fixed is not None:
+            return self.fixed
+        if request_id is None:
+            raise ValueError("a JSON-RPC request is sent with an id of its own")
+        rid = b"%d" % request_id
+        length = len(self.before_id) + len(rid) + len(self.after_id)
+        return b"%b%d\r\n\r\n%b%b%b" % (self.head, length, self.before_id, rid, self.after_id)
+
+
+def reply_id(body: bytes) -> bytes | None:
+    """The raw id of a JSON-RPC reply (JSON or one SSE event), without parsing the result.
+
+    The envelope's ``id`` comes before ``result`` in every reply this server sends, so the first
+    ``"id":`` is the envelope's; were a server to put the result first, an ``id`` inside it would
+    be read and show as a mismatch — a loud error, never a silent pass.
+    """
+    at = body.find(b'"id":')
+    if at < 0:
+        return None
+    start = at + 5
+    while body[start : start + 1] == b" ":
+        start += 1
+    end = start
+    while end < len(body) and body[end] not in b",} \r\n":
+        end += 1
+    return body[start:end]
 
 
 @dataclass(frozen=True)
 class Check:
-    """What a good response is: a status and byte strings the body must (not) contain."""
+    """What a good response is: a status, byte strings the body must contain, and — for a
+    JSON-RPC reply — no error object, no ``isError: true``, and the id of its request."""
 
     status: int = 200
     contains: tuple[bytes, ...] = ()
-    excludes: tuple[bytes, ...] = ()
+    jsonrpc: bool = False
 
-    def ok(self, status: int, body: bytes) -> bool:
-        if status != self.status:
-            return False
+    def fault(self, response: Response) -> str | None:
+        """None for a good response, else its kind of error (one of ``ERROR_KINDS``)."""
+        body = response.body
+        if response.status != self.status:
+            return "http_status"
+        if self.jsonrpc:
+            if b'"error":{' in body:
+                return "jsonrpc_error"
+            expected = None if response.request_id is None else b"%d" % response.request_id
+            if reply_id(body) != expected:
+                return "id_mismatch"
+            if b'"isError":true' in body:
+                return "is_error"
         for needle in self.contains:
             if needle not in body:
-                return False
-        for needle in self.excludes:
-            if needle in body:
-                return False
-        return True
+                return "unexpected_body"
+        return None
+
+    def ok(self, response: Response) -> bool:
+        return self.fault(response) is None
 
 
-MCP_CALL_OK = Check(200, (b'"result":',), (b'"isError":true', b'"error":{'))
-MCP_LIST_OK = Check(200, (b'"result":', b'"tools":'))
+MCP_CALL_OK = Check(200, (b'"result":', b'"content":'), jsonrpc=True)
+MCP_LIST_OK = Check(200, (b'"result":', b'"tools":'), jsonrpc=True)
+MCP_RESULT_OK = Check(200, (b'"result":',), jsonrpc=True)  # any method's result
 UPSTREAM_OK = Check(200, (b'"code":0',))
+
+_pool_ids = itertools.count(1)  # ids of requests sent through a Pool (run_load's are ≥ 10**9)
 
 
 # --- one connection ------------------------------------------------------------------------------
 
 
 class Response:
-    __slots__ = ("status", "head", "body")
+    __slots__ = ("status", "head", "body", "request_id")
 
     def __init__(self, status: int, head: bytes, body: bytes) -> None:
         self.status = status
         self.head = head
         self.body = body
+        self.request_id: int | None = None  # the JSON-RPC id it answers, set by the sender
 
     def header(self, name: str) -> str | None:
         wanted = name.lower().encode() + b":"
@@ -121,6 +207,7 @@ class Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[Response] | None = None
         self.sent_at = 0.0
         self.closed = False
+        self.timed_out = False  # aborted by the driver's watchdog, not closed by the peer
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
@@ -189,7 +276,10 @@ class Connection(asyncio.Protocol):
 
 
 class Pool:
-    """``size`` connections to one address for one asyncio loop (used outside ``run_load``)."""
+    """``size`` connections to one address for one asyncio loop (used outside ``run_load``).
+
+    Each JSON-RPC request sent gets a fresh id, and the response remembers it
+    (``Response.request_id``) so a ``Check`` can hold the reply to it."""
 
     def __init__(self, host: str, port: int, size: int) -> None:
         self.host, self.port, self.size = host, port, size
@@ -207,13 +297,14 @@ class Pool:
         for conn in self.all:
             conn.close()
 
-    async def send(self, data: bytes, timeout_s: float = 30.0) -> Response:
+    async def send(self, request: Request, timeout_s: float = 30.0) -> Response:
+        request_id = next(_pool_ids) if request.rpc else None
         conn = await self.free.get()
         try:
             if conn.closed:
                 conn = await Connection.open(self.host, self.port)
                 self.all.append(conn)
-            return await asyncio.wait_for(conn.request(data), timeout_s)
+            response = await asyncio.wait_for(conn.request(request.render(request_id)), timeout_s)
         except (TimeoutError, ConnectionLost):
             conn.abort()
             conn = await Connection.open(self.host, self.port)
@@ -221,9 +312,15 @@ class Pool:
             raise
         finally:
             self.free.put_nowait(conn)
+        response.request_id = request_id
+        return response
 
 
 # --- the multi-process closed-loop driver --------------------------------------------------------
+
+
+def _no_errors() -> dict[str, Counter[str]]:
+    return {phase: Counter() for phase in PHASES}
 
 
 @dataclass
@@ -232,10 +329,19 @@ class LoadResult:
     procs: int
     window_s: float
     completed: int = 0
-    errors: int = 0
+    # failed requests by the phase they ended in, then by kind (every phase counts)
+    failures: dict[str, Counter[str]] = field(default_factory=_no_errors)
     error_samples: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     driver_cpu_s: float = 0.0
+
+    @property
+    def errors(self) -> int:
+        """Every failed request of the run: warm-up, window and drain."""
+        return sum(sum(kinds.values()) for kinds in self.failures.values())
+
+    def add_errors(self, phase: str, kinds: dict[str, int]) -> None:
+        self.failures[phase].update(kinds)
 
     @property
     def throughput(self) -> float:
@@ -246,12 +352,17 @@ class LoadResult:
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
+        by_kind: Counter[str] = Counter()
+        for kinds in self.failures.values():
+            by_kind.update(kinds)
         return {
             "concurrency": self.concurrency,
             "driver_procs": self.procs,
             "window_s": round(self.window_s, 3),
             "completed": self.completed,
             "errors": self.errors,
+            "errors_by_phase": {phase: sum(self.failures[phase].values()) for phase in PHASES},
+            "errors_by_kind": {kind: by_kind[kind] for kind in ERROR_KINDS if by_kind[kind]},
             "error_samples": self.error_samples[:3],
             "throughput_rps": round(self.throughput, 1),
             "p50_ms": _r(percentile(ordered, 50)),
@@ -277,24 +388,33 @@ def percentile(ordered: Sequence[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
+def worker_ids(worker: int) -> Iterator[int]:
+    """The JSON-RPC ids one worker gives its requests: a block of 10**9 of its own, so no two
+    requests of a run share an id (whatever lane or worker sends them), nor one sent by a
+    ``Pool`` (which counts from 1)."""
+    return itertools.count((worker + 1) * 10**9)
+
+
 async def _worker_main(
     host: str,
     port: int,
-    request: bytes,
+    request: Request,
     check: Check,
+    worker: int,
     conns: int,
     start_at: float,
     warmup_s: float,
     window_s: float,
-    max_requests: int | None,
     timeout_s: float,
 ) -> dict[str, Any]:
     measure_from = start_at + warmup_s
     measure_to = measure_from + window_s
     hard_stop = measure_to + timeout_s
     lat = array("d")
-    state = {"completed": 0, "errors": 0, "sent": 0}
+    completed = 0
+    failures = _no_errors()
     samples: list[str] = []
+    ids = worker_ids(worker)
     connections: list[Connection] = []
     for _ in range(conns):
         connections.append(await Connection.open(host, port))
@@ -302,39 +422,44 @@ async def _worker_main(
     if start_at > now:
         await asyncio.sleep(start_at - now)
 
+    def phase(at: float) -> str:
+        return "warmup" if at < measure_from else "window" if at < measure_to else "drain"
+
+    def failed(kind: str, at: float, detail: str) -> None:
+        failures[phase(at)][kind] += 1
+        if len(samples) < 5:
+            samples.append(f"{kind}: {detail}")
+
     async def one(index: int) -> None:
+        nonlocal completed
         conn = connections[index]
         perf = time.perf_counter
         mono = time.monotonic
-        while True:
-            now = mono()
-            if now >= measure_to or now >= hard_stop:
-                return
-            if max_requests is not None and state["sent"] >= max_requests:
-                return
-            state["sent"] += 1
+        while mono() < measure_to:
+            request_id = next(ids) if request.rpc else None
             t0 = perf()
             try:
-                response = await conn.request(request)
+                response = await conn.request(request.render(request_id))
             except ConnectionLost as exc:
-                if len(samples) < 5:
-                    samples.append(f"connection lost: {exc}")
-                done = mono()
-                if measure_from <= done < measure_to or max_requests is not None:
-                    state["errors"] += 1
-                conn = connections[index] = await Connection.open(host, port)
+                if conn.timed_out:
+                    failed("timeout", mono(), f"no answer in {timeout_s} s (aborted)")
+                else:
+                    failed("connection_lost", mono(), str(exc))
+                try:
+                    conn = connections[index] = await Connection.open(host, port)
+                except OSError as exc:  # counted; this lane stops
+                    failed("connection_lost", mono(), f"reconnecting: {exc}")
+                    return
                 continue
             t1 = perf()
             done = mono()
-            if not (measure_from <= done < measure_to) and max_requests is None:
-                continue
-            if check.ok(response.status, response.body):
-                state["completed"] += 1
+            response.request_id = request_id
+            fault = check.fault(response)
+            if fault is not None:
+                failed(fault, done, f"{response.status}: {response.body[:300]!r}")
+            elif measure_from <= done < measure_to:
+                completed += 1
                 lat.append((t1 - t0) * 1000.0)
-            else:
-                state["errors"] += 1
-                if len(samples) < 5:
-                    samples.append(f"{response.status}: {response.body[:300]!r}")
 
     async def watchdog() -> None:
         while True:
@@ -342,6 +467,7 @@ async def _worker_main(
             now = time.monotonic()
             for conn in connections:
                 if conn.waiter is not None and now - conn.sent_at > timeout_s:
+                    conn.timed_out = True
                     conn.abort()
 
     dog = asyncio.ensure_future(watchdog())
@@ -361,18 +487,22 @@ async def _worker_main(
             timeout=max(1.0, hard_stop - time.monotonic() + 1.0),
         )
     except TimeoutError:
-        samples.append("driver: hard stop reached with requests in flight")
+        for conn in connections:
+            if conn.waiter is not None and not conn.waiter.done():
+                failed(
+                    "unfinished", time.monotonic(), "hard stop reached with the request in flight"
+                )
     cpu1 = time.process_time()
     dog.cancel()
     marker.cancel()
     for conn in connections:
         conn.close()
     return {
-        "completed": state["completed"],
-        "errors": state["errors"],
+        "completed": completed,
+        "failures": {phase: dict(kinds) for phase, kinds in failures.items()},
         "samples": samples,
         "latencies": lat.tobytes(),
-        "cpu_s": cpu1 - (cpu_at_window[0] if max_requests is None else cpu0),
+        "cpu_s": cpu1 - cpu_at_window[0],
     }
 
 
@@ -395,14 +525,13 @@ def split(concurrency: int, procs: int) -> list[int]:
 def run_load(
     host: str,
     port: int,
-    request: bytes,
+    request: Request,
     *,
     concurrency: int,
     procs: int,
     warmup_s: float,
     window_s: float,
     check: Check,
-    max_requests: int | None = None,
     timeout_s: float = 10.0,
     on_window: Any = None,
 ) -> LoadResult:
@@ -412,23 +541,9 @@ def run_load(
     ctx = mp.get_context("fork")
     start_at = time.monotonic() + 0.3 + 0.05 * len(shares)
     workers = []
-    per_worker_max = None
-    if max_requests is not None:
-        per_worker_max = max(1, max_requests // len(shares))
-    for share in shares:
+    for worker, share in enumerate(shares):
         parent_end, child_end = ctx.Pipe(duplex=False)
-        args = (
-            host,
-            port,
-            request,
-            check,
-            share,
-            start_at,
-            warmup_s,
-            window_s,
-            per_worker_max,
-            timeout_s,
-        )
+        args = (host, port, request, check, worker, share, start_at, warmup_s, window_s, timeout_s)
         proc = ctx.Process(target=_worker, args=(child_end, args), daemon=True)
         proc.start()
         child_end.close()
@@ -438,27 +553,27 @@ def run_load(
         if on_window is not None:
             on_window(start_at + warmup_s, start_at + warmup_s + window_s)
         deadline = start_at + warmup_s + window_s + timeout_s + 15
-        wall0 = time.monotonic()
         for _proc, pipe in workers:
             remaining = max(0.1, deadline - time.monotonic())
+            # a worker that failed or fell silent: its requests' phases are unknown (filed
+            # under the drain), and the run has an error
             if not pipe.poll(remaining):
-                result.errors += 1
+                result.add_errors("drain", {"driver_failure": 1})
                 result.error_samples.append("driver worker did not report in time")
                 continue
             data = pipe.recv()
             if "fatal" in data:
-                result.errors += 1
+                result.add_errors("drain", {"driver_failure": 1})
                 result.error_samples.append(f"driver worker failed: {data['fatal']}")
                 continue
             result.completed += data["completed"]
-            result.errors += data["errors"]
+            for phase, kinds in data["failures"].items():
+                result.add_errors(phase, kinds)
             result.error_samples.extend(data["samples"])
             lat = array("d")
             lat.frombytes(data["latencies"])
             result.latencies_ms.extend(lat)
             result.driver_cpu_s += data["cpu_s"]
-        if max_requests is not None:
-            result.window_s = max(1e-9, time.monotonic() - max(wall0, start_at))
     finally:
         for proc, pipe in workers:
             proc.join(timeout=2)

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-REFERENCE = {
-    "node_server_calls_per_s_c16": 725,
-    "fastmcp_calls_per_s_c16": 350,
-}
-
 
 def _row(report: dict[str, Any], delay: int, c: int) -> dict[str, Any] | None:
     for row in report.get("tools_call", {}).get("rows", []):
@@ -18,9 +13,21 @@ def _row(report: dict[str, Any], delay: int, c: int) -> dict[str, Any] | None:
 
 
 def _target(
-    name: str, goal: str, measured: Any, met: bool | None, note: str = ""
+    name: str, goal: str, measured: Any, met: bool | None, note: str = "", errors: int = 0
 ) -> dict[str, Any]:
+    """A target judged on a measurement; one taken with failed requests is not met."""
+    if errors:
+        met = False
+        note = f"**{errors} failed requests in this measurement**" + (f"; {note}" if note else "")
     return {"target": name, "goal": goal, "measured": measured, "met": met, "note": note}
+
+
+def _row_errors(row: dict[str, Any]) -> int:
+    """Failed requests of a tools/call point: server and floor, every window measured."""
+    windows = row.get("windows") or []
+    if len(windows) > 1:
+        return sum(w["errors"] + w["floor"]["errors"] for w in windows)
+    return int(row["server"]["errors"] + row["floor"]["errors"])
 
 
 def _cpu_note(row: dict[str, Any]) -> str:
@@ -53,6 +60,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 rps,
                 rps >= 1000,
                 "" if rps >= 1000 else _cpu_note(row),
+                _row_errors(row),
             )
         )
     row = _row(report, 25, 1)
@@ -67,7 +75,12 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         )
         out.append(
             _target(
-                "p50 overhead over the floor, c=1, 25 ms upstream", "≤ 1.5 ms", overhead, met, note
+                "p50 overhead over the floor, c=1, 25 ms upstream",
+                "≤ 1.5 ms",
+                overhead,
+                met,
+                note,
+                _row_errors(row),
             )
         )
     lists = report.get("tools_list", {}).get("by_custom_objects", {})
@@ -81,6 +94,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 worst <= 1,
                 "worst of 0, 13 and 50 custom objects; the first list of an account fetches meta "
                 "once, then the cache serves it",
+                sum(r["errors"] for r in lists.values()),
             )
         )
     idle = report.get("sessions", {}).get("idle")
@@ -158,6 +172,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 rps,
                 rps >= 300,
                 f"sandbox used {sbx.get('cpu_cores', {}).get('sandbox')} cores",
+                sbx["errors"],
             )
         )
     return out
@@ -178,6 +193,36 @@ def _f(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _errors_cell(row: dict[str, Any]) -> str:
+    """``0``, or the count with the phases and kinds of the failed requests."""
+    if not row.get("errors"):
+        return "0"
+    phases = ", ".join(f"{k} {v}" for k, v in (row.get("errors_by_phase") or {}).items() if v)
+    kinds = ", ".join(f"{k} {v}" for k, v in (row.get("errors_by_kind") or {}).items())
+    detail = "; ".join(part for part in (phases, kinds) if part)
+    return f"**{row['errors']}**" + (f" ({detail})" if detail else "")
+
+
+def _flag(report: dict[str, Any]) -> list[str]:
+    """The run's warning when any request failed: its figures then measure a server that did
+    not answer, so every one of them is suspect, not only the row's."""
+    failed = report.get("failed_requests") or []
+    if not failed:
+        return []
+    return [
+        f"**Flagged: {report.get('request_errors')} requests failed in this run** (connection "
+        "losses, timeouts, non-200s, JSON-RPC errors, replies to another id, `isError: true`; "
+        "warm-up, window and drain alike). Where:",
+        "",
+        *(
+            f"- {where['where']}: {_errors_cell(where)}"
+            + (f" — e.g. `{where['samples'][0][:160]}`" if where.get("samples") else "")
+            for where in failed
+        ),
+        "",
+    ]
+
+
 def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
     lines = [
@@ -188,6 +233,7 @@ def markdown(report: dict[str, Any]) -> str:
         "the canned upstream and the server share the machine, so compare each server figure "
         "with the floor measured next to it.",
         "",
+        *_flag(report),
         "### Targets",
         "",
         "| Target | Goal | Measured | Met | Note |",
@@ -219,14 +265,13 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{_f(s.get('server_cpu_ms_per_call'), 3)} | {_f(s.get('one_core_capacity_rps'), 0)} | "
                 f"{_f(cores.get('server'))} / {_f(s.get('driver_cpu_cores'))} / "
                 f"{_f(cores.get('upstream'))} / {_f(cores.get('other'))} | "
-                f"{s['errors']} (floor {fl['errors']}) |"
+                f"{_errors_cell(s)} (floor {_errors_cell(fl)}) |"
             )
         lines += [
             "",
-            f"Reference points at c=16: the Node server ≈{REFERENCE['node_server_calls_per_s_c16']}"
-            f" calls/s, FastMCP ≈{REFERENCE['fastmcp_calls_per_s_c16']} calls/s (context only: "
-            "other machines, other runs). *1-core capacity* = 1000 / server CPU ms per call: what "
-            "one worker would do with a core to itself.",
+            "*1-core capacity* = 1000 / server CPU ms per call: what one worker would do with a "
+            "core to itself.  *errors* count every failed request of the point, whenever it ended "
+            "(warm-up, window or the drain after it).",
         ]
         repeated = [row for row in calls["rows"] if len(row.get("windows", [])) > 1]
         if repeated:
@@ -274,7 +319,7 @@ def markdown(report: dict[str, Any]) -> str:
             *(
                 f"| {r['kind']} | {r['concurrency']} | {_f(r['server']['throughput_rps'], 0)} | "
                 f"{_f(r['server']['p50_ms'])} / {_f(r['server']['p95_ms'])} | "
-                f"{_f(r['server']['server_cpu_ms_per_call'])} | {r['server']['errors']} |"
+                f"{_f(r['server']['server_cpu_ms_per_call'])} | {_errors_cell(r['server'])} |"
                 for r in handshake
             ),
         ]
@@ -333,7 +378,7 @@ def markdown(report: dict[str, Any]) -> str:
     if sbx and "throughput_rps" in sbx:
         other.append(
             f"| sandbox `GET /1/objects?objectID=0&range=50`, c=16 | {_f(sbx['throughput_rps'], 0)}"
-            f" req/s, p50 {_f(sbx['p50_ms'])} ms, {sbx['errors']} errors, sandbox "
+            f" req/s, p50 {_f(sbx['p50_ms'])} ms, {_errors_cell(sbx)} errors, sandbox "
             f"{_f(sbx.get('cpu_cores', {}).get('sandbox'))} cores |"
         )
     if other:

@@ -17,11 +17,12 @@ from .census import CLIENT_CAPABILITIES, initialize_request
 from .httpload import (
     MCP_CALL_OK,
     MCP_LIST_OK,
+    MCP_RESULT_OK,
     UPSTREAM_OK,
     Check,
     LoadResult,
     Pool,
-    encode_request,
+    Request,
     percentile,
     run_load,
 )
@@ -70,7 +71,7 @@ def credentials(custom_objects: int = 0, tag: str = "call") -> dict[str, str]:
 
 def mcp_request(
     port: int, method: str, params: dict[str, Any], creds: dict[str, str], name: str | None = None
-) -> bytes:
+) -> Request:
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
@@ -80,23 +81,24 @@ def mcp_request(
     if name is not None:
         headers["Mcp-Name"] = name
     headers.update(creds)
+    # "id" marks a JSON-RPC request: each send replaces it with an id of its own (httpload)
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": MODERN_META}}
-    return encode_request("POST", "/mcp", f"{HOST}:{port}", headers, body)
+    return Request("POST", "/mcp", f"{HOST}:{port}", headers, body)
 
 
-def call_request(port: int, creds: dict[str, str]) -> bytes:
+def call_request(port: int, creds: dict[str, str]) -> Request:
     return mcp_request(
         port, "tools/call", {"name": "get_objects", "arguments": CALL_ARGS}, creds, "get_objects"
     )
 
 
-def list_request(port: int, creds: dict[str, str]) -> bytes:
+def list_request(port: int, creds: dict[str, str]) -> Request:
     return mcp_request(port, "tools/list", {}, creds)
 
 
-def floor_request(port: int, creds: dict[str, str]) -> bytes:
+def floor_request(port: int, creds: dict[str, str]) -> Request:
     headers = {"Accept": "application/json", "User-Agent": "bench", **creds}
-    return encode_request("GET", FLOOR_PATH, f"{HOST}:{port}", headers)
+    return Request("GET", FLOOR_PATH, f"{HOST}:{port}", headers)
 
 
 # --- CPU accounting over a load window -----------------------------------------------------------
@@ -142,7 +144,7 @@ def _sleep_until(t: float) -> None:
 
 def _load(
     port: int,
-    request: bytes,
+    request: Request,
     plan: Plan,
     concurrency: int,
     check: Check,
@@ -220,6 +222,9 @@ def call_matrix(
                         "p50_overhead_ms": p["overhead_over_floor"]["p50_ms"],
                         "server_cpu_ms_per_call": p["server"]["server_cpu_ms_per_call"],
                         "other_cores": p["server"]["cpu_cores"].get("other"),
+                        # failed requests of every window count, not only the chosen one's
+                        **_error_fields(p["server"]),
+                        "floor": _error_fields(p["floor"]),
                     }
                     for p in pairs
                 ]
@@ -259,6 +264,10 @@ def handshake_calls(plan: Plan, upstream_port: int, log: Any) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def _error_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in ("errors", "errors_by_phase", "errors_by_kind")}
+
+
 def _interference(pair: dict[str, Any]) -> float:
     other = pair["server"]["cpu_cores"].get("other")
     return float("inf") if other is None else float(other)
@@ -270,8 +279,8 @@ def _call_pair(
     upstream_port: int,
     server: Child,
     port: int,
-    call: bytes,
-    floor: bytes,
+    call: Request,
+    floor: Request,
     delay: int,
     c: int,
     log: Any,
@@ -302,14 +311,14 @@ def _call_pair(
     }
 
 
-def _prime(port: int, request: bytes, check: Check, n: int = 20) -> None:
+def _prime(port: int, request: Request, check: Check, n: int = 20) -> None:
     """A few requests before any measurement (imports, caches, pools); they must succeed."""
 
     async def go() -> None:
         async with Pool(HOST, port, 1) as pool:
             for _ in range(n):
                 response = await pool.send(request)
-                if not check.ok(response.status, response.body):
+                if not check.ok(response):
                     raise RuntimeError(
                         f"priming request failed: {response.status} {response.body[:500]!r}"
                     )
@@ -346,7 +355,7 @@ async def _lists(
         t0 = time.perf_counter()
         first = await pool.send(request)
         cold_ms = (time.perf_counter() - t0) * 1000
-        if MCP_LIST_OK.ok(first.status, first.body):
+        if MCP_LIST_OK.ok(first):
             manifest = _manifest_figures(first.body)
         else:
             errors += 1
@@ -354,7 +363,7 @@ async def _lists(
             t0 = time.perf_counter()
             response = await pool.send(request)
             latencies.append((time.perf_counter() - t0) * 1000)
-            if not MCP_LIST_OK.ok(response.status, response.body):
+            if not MCP_LIST_OK.ok(response):
                 errors += 1
     meta_calls = procs.control(upstream_port, "GET", "/_bench/stats")["meta_hits"]
     # a cold burst on a fresh account: concurrent first lists must share one /objects/meta
@@ -362,7 +371,7 @@ async def _lists(
     burst_request = list_request(port, credentials(custom, "burst"))
     async with Pool(HOST, port, 16) as pool:
         burst = await asyncio.gather(*(pool.send(burst_request) for _ in range(16)))
-    errors += sum(1 for r in burst if not MCP_LIST_OK.ok(r.status, r.body))
+    errors += sum(1 for r in burst if not MCP_LIST_OK.ok(r))
     burst_meta = procs.control(upstream_port, "GET", "/_bench/stats")["meta_hits"]
     latencies.sort()
     row = {
@@ -414,19 +423,19 @@ def _handshake_requests(port: int, creds: dict[str, str], kind: str = "light") -
         **creds,
     }
     host = f"{HOST}:{port}"
-    init = encode_request("POST", "/mcp", host, base, initialize_request(kind, "bench"))
+    init = Request("POST", "/mcp", host, base, initialize_request(kind, "bench"))
     return {"init": init, "base": base, "host": host}
 
 
-def _with_session(req: dict[str, Any], method: str, session: str, body: Any = None) -> bytes:
+def _with_session(req: dict[str, Any], method: str, session: str, body: Any = None) -> Request:
     headers = {**req["base"], "MCP-Protocol-Version": HANDSHAKE_ERA, "Mcp-Session-Id": session}
-    return encode_request(method, "/mcp", req["host"], headers, body)
+    return Request(method, "/mcp", req["host"], headers, body)
 
 
 async def _open_session(pool: Pool, req: dict[str, Any], initialized: bool) -> str:
     response = await pool.send(req["init"])
     session = response.header("mcp-session-id")
-    if response.status != 200 or not session or b'"result"' not in response.body:
+    if not session or not MCP_RESULT_OK.ok(response):
         raise RuntimeError(f"initialize failed: {response.status} {response.body[:300]!r}")
     if initialized:
         note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
@@ -467,7 +476,9 @@ def idle_sessions(plan: Plan, upstream_port: int, log: Any, kind: str = "light")
     """RSS per idle session of one kind: ``light`` (a client that declared no form elicitation)
     or ``full`` (one that did, so the SDK keeps a session with a back-channel)."""
     n = plan.idle_sessions
-    with procs.mcp_server(upstream_port) as (server, port):
+    # one bench account holds them all: lift the per-credential cap (100 by default) above n
+    quota = {"ONTRAPORT_MAX_SESSIONS_PER_CREDENTIAL": str(n + 100)}
+    with procs.mcp_server(upstream_port, **quota) as (server, port):
         req = _handshake_requests(port, credentials(0, "sessions"), kind)
 
         async def go() -> dict[str, Any]:
@@ -590,9 +601,7 @@ def sandbox(plan: Plan, log: Any) -> dict[str, Any]:
     log("  sandbox GET /1/objects?objectID=0&range=50")
     creds = {"Api-Key": "sandbox-key", "Api-Appid": "2_AppID_SANDBOX"}
     with procs.sandbox() as (child, port):
-        request = encode_request(
-            "GET", "/1/objects?objectID=0&range=50", f"{HOST}:{port}", {**creds}
-        )
+        request = Request("GET", "/1/objects?objectID=0&range=50", f"{HOST}:{port}", {**creds})
         _prime(port, request, UPSTREAM_OK, 5)
         quick = Plan(**{**plan.__dict__, "window_s": plan.sandbox_window_s})
         result, row = _load(port, request, quick, 16, UPSTREAM_OK, {"sandbox": child})
