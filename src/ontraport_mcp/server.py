@@ -31,6 +31,7 @@ from mcp.server.transport_security import (
     TransportSecuritySettings,
 )
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import x_mcp_header_map
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -108,7 +109,7 @@ class OntraportMCP:
         self._header_schemas = {
             s.name: s.input_schema
             for s in self.static_specs
-            if "x-mcp-header" in repr(s.input_schema)
+            if x_mcp_header_map(s.input_schema)  # the SDK's own reading of x-mcp-header
         }
         ttl_ms = int(settings.meta_ttl_s * 1000)
         self.server: Server[Any] = Server(
