@@ -33,7 +33,7 @@ from . import confirm, guard, wirejson
 from .audit import audit
 from .context import ToolContext
 from .errors import InvalidArguments, OutcomeUnknown, ToolError
-from .registry import Entry, Handler, Plan
+from .registry import Entry, Plan
 from .toolspec import ToolSpec
 
 log = logging.getLogger("ontraport_mcp.executor")
@@ -543,29 +543,3 @@ def error_payload(result: types.CallToolResult) -> dict[str, Any] | None:
     except ValueError:  # an error result made elsewhere (the SDK's own), not by _failure
         return None
     return payload if isinstance(payload, dict) else None
-
-
-def binding_handler(spec: ToolSpec) -> Handler:
-    """The generic handler of a tool that is exactly one plain endpoint."""
-    assert spec.binding is not None
-    binding = spec.binding
-
-    async def handle(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-        params = {p.api_name: args[p.argument] for p in binding.params if p.argument in args}
-        result = await ctx.call(binding.operation, params=params)
-        from .overrides.cleaner import clean
-
-        return {
-            **{p.argument: args.get(p.argument) for p in binding.params},
-            "result": clean(result.envelope),
-        }
-
-    return handle
-
-
-async def not_implemented(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    raise ToolError(
-        f"{ctx.spec.name} is in the catalog but has no implementation yet in this version.",
-        status=501,
-        code="not_implemented",
-    )

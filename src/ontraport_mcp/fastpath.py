@@ -21,7 +21,7 @@ SDK's OpenTelemetry span for these calls; set ``ONTRAPORT_FAST_TOOL_CALLS=false`
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.transport_security import (
@@ -45,9 +45,31 @@ from .executor import run_tool
 from .replay import read_body
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import mcp_types as types
 
-    from .server import OntraportMCP
+    from .context import Services
+    from .registry import Entry
+
+
+class ToolHost(Protocol):
+    """What this path needs of the server (``server.OntraportMCP``), named here so that the
+    transport does not import the server that builds it."""
+
+    @property
+    def registry(self) -> Mapping[str, Entry]: ...
+
+    @property
+    def services(self) -> Services: ...
+
+    @property
+    def server(self) -> Any: ...  # the SDK's Server: its server_info_stamp
+
+    def _input_schema(self, name: str) -> Mapping[str, Any] | None: ...
+
+    def note_outcome(self, creds: Credentials, result: Any) -> None: ...
+
 
 _ENVELOPE_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
 _PARAM_KEYS = frozenset({"name", "arguments", "_meta"})
@@ -61,7 +83,7 @@ class FastToolCalls:
 
     def __init__(
         self,
-        mcp: OntraportMCP,
+        mcp: ToolHost,
         sdk: Any,
         security: TransportSecuritySettings,
         *,

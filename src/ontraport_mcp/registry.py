@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .errors import ToolError
 from .toolspec import ToolSpec
 
 if TYPE_CHECKING:
@@ -93,8 +94,6 @@ def build_registry(
         raise RegistryError(
             f"overrides for tools that are not in the catalog: {', '.join(unknown)}"
         )
-    from .executor import binding_handler, not_implemented
-
     entries: dict[str, Entry] = {}
     for name, spec in specs.items():
         if name in overrides:
@@ -105,3 +104,29 @@ def build_registry(
         else:
             entries[name] = Entry(spec, not_implemented, None, "missing")
     return entries
+
+
+def binding_handler(spec: ToolSpec) -> Handler:
+    """The generic handler of a tool that is exactly one plain endpoint."""
+    assert spec.binding is not None
+    binding = spec.binding
+
+    async def handle(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        params = {p.api_name: args[p.argument] for p in binding.params if p.argument in args}
+        result = await ctx.call(binding.operation, params=params)
+        from .overrides.cleaner import clean
+
+        return {
+            **{p.argument: args.get(p.argument) for p in binding.params},
+            "result": clean(result.envelope),
+        }
+
+    return handle
+
+
+async def not_implemented(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    raise ToolError(
+        f"{ctx.spec.name} is in the catalog but has no implementation yet in this version.",
+        status=501,
+        code="not_implemented",
+    )
