@@ -29,7 +29,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import mcp_types as types
@@ -155,12 +155,13 @@ _REFUSED_CHALLENGE = (
 
 async def _reject(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"error": code, "message": message}).encode()
-    await _send_json(send, status, body, [(b"www-authenticate", _CHALLENGE)])
+    await send_json(send, status, body, [(b"www-authenticate", _CHALLENGE)])
 
 
-async def _send_json(
-    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]
+async def send_json(
+    send: Send, status: int, body: bytes, extra: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
+    """Answer with a JSON body before any app has run (refusals of the outer layers)."""
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -252,10 +253,10 @@ class AuthMiddleware:
             body = refusal_body(
                 self.style, 401, "unauthorized", REFUSED_MESSAGE, upstream_status=401
             )
-            await _send_json(send, 401, body, [(b"www-authenticate", _REFUSED_CHALLENGE)])
+            await send_json(send, 401, body, [(b"www-authenticate", _REFUSED_CHALLENGE)])
             return False
         if verdict is None:
             body = refusal_body(self.style, 503, "busy", _BUSY_MESSAGE, retry_after_s=_BUSY_RETRY_S)
-            await _send_json(send, 503, body, [(b"retry-after", str(_BUSY_RETRY_S).encode())])
+            await send_json(send, 503, body, [(b"retry-after", str(_BUSY_RETRY_S).encode())])
             return False
         return True

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .credentials import Credentials
+from .errors import ToolError
 from .meta import AccountMeta, MetaCache
 from .settings import Settings
 from .toolspec import ToolSpec
@@ -26,6 +27,9 @@ class Services:
     confirmations: Confirmations
     # the caller's tool manifest (set by the server; None when tools run outside it)
     manifest_of: Callable[[Credentials], Awaitable[Any]] | None = None
+    # told when Ontraport answers a call with 401 (the server's credential verdicts, auth.py),
+    # so the credential's next request is refused with HTTP 401 before any tool runs
+    refused: Callable[[Credentials], None] | None = None
 
 
 @dataclass(slots=True)
@@ -55,9 +59,14 @@ class ToolContext:
         body: dict[str, Any] | None = None,
     ) -> UpstreamResult:
         self.upstream_calls.append(operation_id)
-        result = await self.services.upstream.call(
-            operation_id, self.credentials, params=params, body=body
-        )
+        try:
+            result = await self.services.upstream.call(
+                operation_id, self.credentials, params=params, body=body
+            )
+        except ToolError as exc:
+            if exc.status == 401 and self.services.refused is not None:
+                self.services.refused(self.credentials)
+            raise
         self.last_status = result.status
         return result
 

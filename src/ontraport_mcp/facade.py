@@ -161,7 +161,6 @@ def facade_router(app: Any) -> Router:
             return _error_response(exc)
         ctx = ToolContext(services=app.services, credentials=creds, spec=entry.spec)
         result = await run_tool(entry, ctx, args)
-        app.note_outcome(creds, result)
         if not isinstance(result, types.CallToolResult):  # needs MCP elicitation; never here
             return _error_response(Refused("This confirmation needs an MCP client.", status=409))
         error = error_payload(result)

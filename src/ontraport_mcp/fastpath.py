@@ -68,8 +68,6 @@ class ToolHost(Protocol):
 
     def _input_schema(self, name: str) -> Mapping[str, Any] | None: ...
 
-    def note_outcome(self, creds: Credentials, result: Any) -> None: ...
-
 
 _ENVELOPE_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
 _PARAM_KEYS = frozenset({"name", "arguments", "_meta"})
@@ -174,7 +172,6 @@ class FastToolCalls:
         entry = self.mcp.registry[params["name"]]
         ctx = ToolContext(services=self.mcp.services, credentials=creds, spec=entry.spec)
         result = await run_tool(entry, ctx, dict(params.get("arguments") or {}))
-        self.mcp.note_outcome(creds, result)
         self.answered += 1
         return result  # type: ignore[return-value]
 

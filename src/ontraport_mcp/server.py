@@ -8,8 +8,9 @@ Credentials arrive per request (see ``auth``) and are never stored; the SDK bind
 handshake-era session to the credential digest, so another credential presenting a session id is
 refused.  Credentials Ontraport refuses answer HTTP 401 before the MCP app (``auth``); when
 Ontraport cannot be reached, ``tools/list`` still lists the static tools plus a note tool that
-says why the custom-object tools are missing and when to list again.  Idle sessions — including those holding an open GET stream — are swept here because
-the SDK only expires sessions with nothing in flight.
+says why the custom-object tools are missing and when to list again.  Idle sessions — including
+those holding an open GET stream — are swept here because the SDK only expires sessions with
+nothing in flight.
 """
 
 from __future__ import annotations
@@ -48,12 +49,13 @@ from .auth import (
     CredentialChecks,
     Style,
     refusal_body,
+    send_json,
 )
 from .confirm import Confirmations
 from .context import Services, ToolContext
 from .credentials import Credentials
 from .errors import ToolError
-from .executor import ToolOutcome, error_payload, run_tool
+from .executor import ToolOutcome, run_tool
 from .fastpath import FastToolCalls
 from .generated.tools import TOOLS
 from .manifest import NOTE_TOOL, Manifest, build_manifest, note_tool, to_wire
@@ -100,6 +102,7 @@ class OntraportMCP:
             refused_ttl_s=settings.credential_refused_ttl_s,
             max_checks=settings.max_credential_checks,
         )
+        self.services.refused = self.checks.refuse
         self.registry: dict[str, Entry] = build_registry(TOOLS, load_overrides())
         self.static_specs = [
             e.spec for e in sorted(self.registry.values(), key=lambda e: e.spec.name)
@@ -178,14 +181,6 @@ class OntraportMCP:
             data={"reason": "unauthorized", "upstream_status": 401},
         )
 
-    def note_outcome(self, creds: Credentials, result: Any) -> None:
-        """After a tool call: an upstream 401 marks the credential refused, so the next request
-        of it answers HTTP 401 before the MCP app (auth).  Costs nothing on success."""
-        if isinstance(result, types.CallToolResult) and result.is_error:
-            error = error_payload(result)
-            if error is not None and error.get("http_status") == 401:
-                self.checks.refuse(creds)
-
     def _input_schema(self, name: str) -> Mapping[str, Any] | None:
         """The schema the SDK checks ``Mcp-Param-*`` headers against — only for tools that
         declare such headers (none do), so the SDK skips a schema walk on every call."""
@@ -208,9 +203,7 @@ class OntraportMCP:
             request=ctx,
             input_responses=dict(params.input_responses or {}) or None,
         )
-        outcome = await run_tool(entry, tool_ctx, args)
-        self.note_outcome(creds, outcome)
-        return outcome
+        return await run_tool(entry, tool_ctx, args)
 
     async def _dynamic_entry(self, creds: Credentials, name: str) -> Entry:
         from .overrides.custom_objects import handler_for
@@ -316,14 +309,15 @@ class FacadeGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_post = scope.get("method") == "POST"
-        refusal = await self.security.validate_request(Request(scope), is_post=is_post)
+        request = Request(scope)
+        refusal = await self.security.validate_request(request, is_post=is_post)
         if refusal is not None:
             message = bytes(refusal.body).decode("utf-8", "replace")
             await _facade_refusal(send, refusal.status_code, "transport_refused", message)
             return
         if is_post:
             too_large = f"The body is larger than the limit of {self.max_body_size} bytes."
-            declared = Request(scope).headers.get("content-length", "")
+            declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_size:
                 await _facade_refusal(send, 413, "body_too_large", too_large)
                 return
@@ -335,10 +329,7 @@ class FacadeGuard:
 
 
 async def _facade_refusal(send: Send, status: int, code: str, message: str) -> None:
-    body = refusal_body("facade", status, code, message)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, refusal_body("facade", status, code, message))
 
 
 class HeaderLimit:
@@ -357,13 +348,7 @@ class HeaderLimit:
                 style: Style = "facade" if path.startswith(_FACADE_PATHS) else "jsonrpc"
                 message = f"The request headers ({size} bytes) pass the limit of {self.max_bytes}."
                 body = refusal_body(style, 431, "headers_too_large", message)
-                headers = [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ]
-                await send({"type": "http.response.start", "status": 431, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await send_json(send, 431, body, [(b"connection", b"close")])
                 return
         await self.app(scope, receive, send)
 
