@@ -94,6 +94,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
 
 from .dates import DATE_CHOICES, DATE_FORMS_TEXT, date_hint, parse_date, utc_now
+from .errors import QUOTE_CHARS, excerpt
 
 __all__ = [
     "FIELD_SYNONYMS",
@@ -399,18 +400,9 @@ def _describe_field(info: FieldInfo) -> str:
     return f"{info.alias} ({info.name})" if info.alias and info.alias != info.name else info.name
 
 
-_SHOWN: Final = 80
-"""Characters of a value or name an error message quotes before cutting it short."""
-
-
-def _cut(text: str, limit: int = _SHOWN) -> str:
-    """``text`` cut short for a message, so a huge argument cannot flood the error."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _clip(text: str) -> str:
     """``text`` cut short and in double quotes, as messages show values."""
-    return f'"{_cut(text)}"'
+    return f'"{excerpt(text)}"'
 
 
 def _category(info: FieldInfo) -> str:
@@ -563,7 +555,7 @@ class _Parser:
             return ConditionError(
                 f"The condition ends too early: expected {expected}.", position=token.start
             )
-        shown = _clip(token.text) if token.kind == "string" else _cut(token.text)
+        shown = _clip(token.text) if token.kind == "string" else excerpt(token.text)
         return ConditionError(
             f"Unexpected {shown!r} at offset {token.start}: expected {expected}. Join conditions "
             "with AND/OR, and quote values that contain operators, commas or parentheses.",
@@ -670,7 +662,7 @@ class _Parser:
         while (
             (token := self.peek(ahead + 1)).kind == "word"
             and not _starts_predicate(token)
-            and token.end - first.start <= 3 * self.index.longest_key + _SHOWN
+            and token.end - first.start <= 3 * self.index.longest_key + QUOTE_CHARS
         ):
             ahead += 1
         raise self.index.unknown(self.text[first.start : self.peek(ahead).end], first.start)

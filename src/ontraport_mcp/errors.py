@@ -23,6 +23,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import wirejson
+
+QUOTE_CHARS = 80
+"""How much of an offending value an error message quotes: errors quote, they never echo."""
+
+
+def excerpt(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` cut short for a message, so a huge argument cannot flood the error."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``value`` for a message as the client sent it (JSON: ``null``, ``true``, ``"x"``), cut in
+    the middle when longer than ``limit``, saying how long it was."""
+    text = wirejson.dumps(value)
+    if len(text) <= limit:
+        return text
+    keep = (limit - 5) // 2
+    return f"{text[:keep]} … {text[-keep:]} ({len(text):,} characters)"
+
 
 class ToolError(Exception):
     status: int = 500

@@ -32,7 +32,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from . import confirm, guard, wirejson
 from .audit import audit
 from .context import ToolContext
-from .errors import InvalidArguments, OutcomeUnknown, ToolError
+from .errors import QUOTE_CHARS, InvalidArguments, OutcomeUnknown, ToolError, quote
 from .registry import Entry, Plan
 from .toolspec import ToolSpec
 
@@ -60,22 +60,10 @@ MAX_ARGUMENT_DEPTH = 32
 """How deeply arguments may nest (objects and arrays; the arguments object is level 1).  The
 deepest real argument, a condition JSON with parenthesised groups, needs about 8; a limit keeps
 every later step (validation, audit, the upstream encoder) far from Python's recursion limit."""
-QUOTE_CHARS = 80
-"""How much of an offending value an error message quotes."""
 MAX_MESSAGE_CHARS = 1_000
 """No error message is longer: errors quote what was sent, they never echo it."""
 _INTEGER_TEXT = re.compile(r"[+-]?\d{1,18}")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d{1,18}(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
-
-
-def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
-    """``value`` for an error message as the client sent it (JSON: ``null``, ``true``,
-    ``"x"``), cut in the middle when longer than ``limit``."""
-    text = wirejson.dumps(value)
-    if len(text) <= limit:
-        return text
-    keep = (limit - 5) // 2
-    return f"{text[:keep]} … {text[-keep:]} ({len(text):,} characters)"
 
 
 def _integral(value: Any) -> Any:
@@ -126,6 +114,8 @@ def coerce_integers(schema: Any, value: Any) -> Any:
 
 
 def _lone_surrogate(text: str) -> bool:
+    if text.isascii():  # the usual case, without a copy
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -138,8 +128,7 @@ def _unsound(args: dict[str, Any]) -> InvalidArguments | None:
     (so any depth is safe): nesting beyond ``MAX_ARGUMENT_DEPTH``; NaN and infinities (JSON has
     no such numbers, yet Python's parser reads them, and JSON Schema's bounds never reject them:
     every comparison is false); text with a lone UTF-16 surrogate, which no encoder can send."""
-    stack: list[tuple[str, Any, int]] = [(str(k), v, 2) for k, v in args.items()]
-    stack += [(str(k), k, 1) for k in args]
+    stack: list[tuple[str, Any, int]] = [("", args, 1)]
     while stack:
         path, value, depth = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
@@ -166,9 +155,14 @@ def _unsound(args: dict[str, Any]) -> InvalidArguments | None:
             value.items() if isinstance(value, dict) else enumerate(value)
         )
         for key, child in children:
-            stack.append((f"{path}.{key}", child, depth + 1))
-            if isinstance(key, str):
-                stack.append((f"{path}.{key}", key, depth + 1))
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _lone_surrogate(key):
+                return InvalidArguments(
+                    f"Argument `{where}`: the name holds a lone UTF-16 surrogate; send valid "
+                    "Unicode text.",
+                    details={"field": where, "rule": "unicode"},
+                )
+            stack.append((where, child, depth + 1))
     return None
 
 

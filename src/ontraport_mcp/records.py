@@ -19,7 +19,7 @@ from .conditions import (
 )
 from .context import ToolContext
 from .dates import DATE_CHOICES, DATE_FORMS_TEXT, date_hint, parse_date
-from .errors import InvalidArguments, NotFound
+from .errors import InvalidArguments, NotFound, excerpt
 from .meta import TypeMeta
 from .overrides.cleaner import clean
 
@@ -162,15 +162,11 @@ def to_epoch(value: Any, *, argument: str, now: datetime | None = None) -> int:
     if epoch is None:
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
         raise InvalidArguments(
-            f"`{argument}`: {_cut(shown)!r} is not a date.{date_hint(shown)} Use "
+            f"`{argument}`: {excerpt(shown)!r} is not a date.{date_hint(shown)} Use "
             f"{DATE_FORMS_TEXT}.",
             details={"field": argument, "choices": list(DATE_CHOICES)},
         )
     return epoch
-
-
-def _cut(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def iso(epoch: Any) -> str | None:
