@@ -19,6 +19,7 @@ import pytest
 from ontraport_mcp.cli import SERVE_FLAGS
 from ontraport_mcp.settings import Settings
 from ontraport_mcp.testing import connect
+from tests.clients.test_stdio_config import README, config_block
 
 CLI = [sys.executable, "-m", "ontraport_mcp"]
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("ONTRAPORT_")}
@@ -128,11 +129,11 @@ async def test_every_printed_http_config_is_right_for_its_client(served):
     assert "get_objects" in await _tools(cursor["url"], cursor["headers"])
 
 
-def test_the_printed_desktop_config_starts_a_working_stdio_server(served):
+def test_the_printed_desktop_config_is_the_readme_one(served):
+    """The README's block is launched as written by tests/clients and tests/test_first_run."""
     banner, _ = served
-    config = json.loads(_block(banner, "Claude Desktop"))["mcpServers"]["ontraport"]
-    assert config["command"] == "ontraport-mcp"
-    assert config["args"] == ["serve", "--transport", "stdio", "--sandbox"]
+    printed = json.loads(_block(banner, "Claude Desktop"))
+    assert printed == config_block(README.read_text())
 
 
 @pytest.mark.anyio

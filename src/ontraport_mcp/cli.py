@@ -57,7 +57,6 @@ SERVE_FLAGS: list[tuple[str, str | None, dict[str, Any], str]] = [
 ]
 ENV_PREFIX = "ONTRAPORT_"
 SHUTDOWN_GRACE_S = 5
-SECRET_SETTINGS = ("ONTRAPORT_API_KEY", "ONTRAPORT_APP_ID", "ONTRAPORT_MCP_TOKEN")
 
 
 def _serve_parser(sub: Any) -> None:
@@ -169,8 +168,8 @@ def _serve_http(settings: Any, listener: socket.socket, sandbox: bool) -> int:
                 "and loopback names are accepted (DNS-rebinding protection).",
                 file=sys.stderr,
             )
-        # shutdown waits this long for open calls (a question pushed to a user who walked
-        # away would otherwise hold it for the whole confirmation lifetime), then ends them
+        # a bound on how long shutdown waits for open calls (uvicorn's default is no bound);
+        # tests/test_cli.py checks that a pending confirmation does not hold shutdown
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S
         )
