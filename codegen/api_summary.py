@@ -56,9 +56,18 @@ def _operation(
     for raw in [*(item.get("parameters") or []), *(op.get("parameters") or [])]:
         param = _resolve(spec, raw)
         if isinstance(param, dict) and param.get("name"):
+            # ``query:ids`` holds the parameter's own type; an array or object parameter also
+            # gets ``query:ids[]`` / ``query:filter.a`` entries, so a change of its item or
+            # property types is seen like a body field's
             key = f"{param.get('in', 'query')}:{param['name']}"
-            params[key] = _type(spec, param.get("schema") or {}, ()) + (
-                REQUIRED if param.get("required") else ""
+            schema = param.get("schema")
+            _flatten(
+                spec,
+                schema if isinstance(schema, dict) else {},
+                key,
+                bool(param.get("required")),
+                params,
+                (),
             )
     summary: dict[str, Any] = {
         "method": method.upper(),

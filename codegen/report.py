@@ -312,3 +312,22 @@ def affected_tools(changes: ApiChanges, catalog: Any, policy: dict[str, Any]) ->
             if f"object type {what}" not in reasons.get(tool, []):
                 reasons.setdefault(tool, []).append(f"object type {what}")
     return [f"{tool}: {'; '.join(why)}" for tool, why in sorted(reasons.items())]
+
+
+def api_report_lines(
+    committed: dict[str, Any] | None, api: dict[str, Any], catalog: Any, policy: dict[str, Any]
+) -> list[str]:
+    """The report's first two sections, ready to print: the API changes between the committed
+    summary and ``api`` (both ``api_summary`` results), then the tools they affect (``catalog`` is
+    the raw ``openapi/tools.yaml``, ``policy`` its parsed access policy).  Empty when nothing
+    changed.  A pure function of its arguments, so a test can drill it without git or files."""
+    changes = diff_api(committed, api)
+    if not changes.lines:
+        return []
+    lines = ["API changes against the committed generated/api.json:"]
+    lines += [f"  {line}" for line in changes.lines]
+    if committed is None:
+        return lines  # the first summary: nothing to compare with
+    lines.append("Tools affected by these API changes:")
+    lines += [f"  {line}" for line in affected_tools(changes, catalog, policy)] or ["  none"]
+    return lines

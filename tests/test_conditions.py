@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ontraport_mcp.conditions import (
+from ontraport_mcp.domain.conditions import (
     MAX_CLAUSES,
     MAX_EXPRESSION_LENGTH,
     MAX_JSON_ITEMS,
@@ -34,7 +34,7 @@ from ontraport_mcp.conditions import (
     normalize_condition,
     parse_condition,
 )
-from ontraport_mcp.dates import DATE_CHOICES
+from ontraport_mcp.domain.dates import DATE_CHOICES
 
 NOW = datetime(2024, 3, 15, 12, 30, 45, tzinfo=UTC)
 MIDNIGHT = 1710460800  # 2024-03-15T00:00:00Z

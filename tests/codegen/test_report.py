@@ -155,6 +155,6 @@ def test_a_one_line_description_edit_rewrites_only_a_handful_of_files(tmp_path, 
     assert main(["--root", str(root)]) == 0
     after = _tree(root / "generated")
     rewritten = sorted(name for name in after if before.get(name) != after[name])
-    # the operation's module (its docstring) and the manifest's input hash; nothing else
-    assert rewritten == ["MANIFEST.json", "client/api/objects/get_object.py"]
+    # the typed API (the method's docstring) and the manifest's input hash; nothing else
+    assert rewritten == ["MANIFEST.json", "api.py"]
     assert "no change (API, object types and tools)" in capsys.readouterr().out

@@ -1,0 +1,1 @@
+"""Ontraport knowledge the tools share: condition expressions, dates, record shaping, offers."""
