@@ -20,11 +20,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import procs, report, scenarios
+from . import procs, report, scenarios, telemetry
 from .scenarios import PLANS
 
-SECTIONS = ("calls", "lists", "sessions", "codegen", "sandbox")
-TIME_LIMIT_S = {"smoke": 60, "quick": 180, "full": 900}
+SECTIONS = ("calls", "lists", "sessions", "scale", "telemetry", "codegen", "sandbox")
+# "scale" starts four more servers and a redis-server: about 40 s quick, 3 min full
+TIME_LIMIT_S = {"smoke": 90, "quick": 240, "full": 1100}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -54,6 +55,15 @@ def _load_rows(rep: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         rows.append((f"handshake-era {row['kind']} session, c={row['concurrency']}", row["server"]))
     for custom, row in rep.get("tools_list", {}).get("by_custom_objects", {}).items():
         rows.append((f"tools/list, {custom} custom objects", row))
+    for part in ("stores", "workers"):
+        for name, by_c in ((rep.get("scale") or {}).get(part) or {}).items():
+            for c, row in by_c.items() if isinstance(by_c, dict) else ():
+                if not isinstance(row, dict) or "errors" not in row:
+                    continue  # a skipped backend
+                windows = row.get("windows") or [row]
+                for i, window in enumerate(windows, 1):
+                    rows.append((f"scale: {name}, c={c}, window {i}", window))
+                    rows.append((f"scale: floor before {name}, c={c}, window {i}", window["floor"]))
     rows.append(("sandbox", rep.get("sandbox") or {}))
     rows.append(("profile load", (rep.get("profile") or {}).get("load_during_profile") or {}))
     return rows
@@ -122,6 +132,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         "tools_list": {},
         "sessions": {},
         "handshake_calls": {},
+        "scale": {},
         "codegen": {},
         "sandbox": {},
         "section_errors": {},
@@ -141,7 +152,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
             _log(traceback.format_exc())
             return {"error": rep["section_errors"][name]}
 
-    needs_upstream = only & {"calls", "lists", "sessions"}
+    needs_upstream = only & {"calls", "lists", "sessions", "scale", "telemetry"}
     if needs_upstream:
         with procs.upstream(0) as (upstream, upstream_port):
             if only & {"calls", "lists"}:
@@ -163,6 +174,16 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                 rep["handshake_calls"] = section(
                     "handshake-era tools/call",
                     lambda: scenarios.handshake_calls(plan, upstream_port, _log),
+                )
+            if "telemetry" in only:  # metrics on (tracing off) against none, same run
+                rep["telemetry"] = section(
+                    "telemetry cost",
+                    lambda: telemetry.measure(plan, upstream_port, _log),
+                )
+            if "scale" in only:
+                rep["scale"] = section(
+                    "scale: state store and workers",
+                    lambda: scenarios.scale(plan, upstream, upstream_port, _log),
                 )
             if "sessions" in only:
                 rep["sessions"] = {
@@ -253,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.alarm(0)
     text = json.dumps(rep, indent=1, default=str)
     md = report.markdown(rep)
+    if rep.get("telemetry"):
+        md += "\n" + telemetry.markdown(rep["telemetry"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
     args.out.with_suffix(".md").write_text(md)

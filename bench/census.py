@@ -60,7 +60,7 @@ def _census(*own: object) -> tuple[collections.Counter[str], collections.Counter
 
 def census(sessions: int, top: int = 12, kind: str = "light") -> dict[str, Any]:
     from ontraport_mcp.settings import Settings
-    from ontraport_mcp.testing import ServerThread
+    from tests.server_thread import ServerThread
 
     settings = Settings(
         base_url="http://127.0.0.1:9/1",

@@ -162,6 +162,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "which other work in progress can cause; the time is what is measured)",
             )
         )
+    out += _scale_targets(report.get("scale") or {})
     sbx = report.get("sandbox")
     if sbx and "throughput_rps" in sbx:
         rps = sbx["throughput_rps"]
@@ -176,6 +177,87 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+def _scale_row(scale: dict[str, Any], part: str, name: str, c: int) -> dict[str, Any] | None:
+    row = (scale.get(part) or {}).get(name, {}).get(str(c))
+    return row if isinstance(row, dict) and "throughput_rps" in row else None
+
+
+def _scale_errors(*rows: dict[str, Any]) -> int:
+    return sum(w["errors"] + w["floor"]["errors"] for r in rows for w in r.get("windows", []))
+
+
+def _scale_targets(scale: dict[str, Any]) -> list[dict[str, Any]]:
+    """#17: the Redis store's cost against the SQLite default (≤ 15 % at c=16), and what a
+    second worker gives on this machine (a figure, no goal)."""
+    out: list[dict[str, Any]] = []
+    sqlite, redis = (_scale_row(scale, "stores", n, 16) for n in ("sqlite", "redis"))
+    if sqlite and redis and sqlite["throughput_rps"]:
+        cost = round(100 * (1 - redis["throughput_rps"] / sqlite["throughput_rps"]), 1)
+        out.append(
+            _target(
+                "tools/call throughput cost of the Redis store vs SQLite, c=16",
+                "≤ 15 %",
+                cost,
+                cost <= 15,
+                f"SQLite {_f(sqlite['throughput_rps'], 0)}/s, p50 overhead "
+                f"{_f(sqlite['p50_overhead_ms'])} ms; Redis {_f(redis['throughput_rps'], 0)}/s, "
+                f"{_f(redis['p50_overhead_ms'])} ms (server CPU "
+                f"{sqlite['server_cpu_ms_per_call']} vs {redis['server_cpu_ms_per_call']} ms/call)",
+                _scale_errors(sqlite, redis),
+            )
+        )
+    one, two = (_scale_row(scale, "workers", n, 16) for n in ("1 worker", "2 workers"))
+    one64, two64 = (_scale_row(scale, "workers", n, 64) for n in ("1 worker", "2 workers"))
+    at_64 = (
+        f"; c=64: {_f(one64['throughput_rps'], 0)}/s → {_f(two64['throughput_rps'], 0)}/s"
+        if one64 and two64
+        else ""
+    )
+    if one and two and one["throughput_rps"]:
+        ratio = round(two["throughput_rps"] / one["throughput_rps"], 2)
+        out.append(
+            _target(
+                "tools/call throughput, 2 workers vs 1, c=16 (SQLite store)",
+                "a figure",
+                ratio,
+                None,
+                f"{_f(one['throughput_rps'], 0)}/s → {_f(two['throughput_rps'], 0)}/s{at_64}, on "
+                f"{report_cpus()} cores shared with the driver and the upstream",
+                _scale_errors(one, two, *(r for r in (one64, two64) if r)),
+            )
+        )
+    return out
+
+
+def _scale_lines(scale: dict[str, Any]) -> list[str]:
+    rows = [
+        (part, name, c, row)
+        for part in ("stores", "workers")
+        for name, by_c in (scale.get(part) or {}).items()
+        for c, row in (by_c.items() if isinstance(by_c, dict) else ())
+        if isinstance(row, dict) and "throughput_rps" in row
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "### Scale: the state store and worker processes (tools/call `get_objects`, 0 ms upstream)",
+        "",
+        "| server | c | calls/s (all windows) | p50 ms | p50 overhead ms | server CPU ms/call | "
+        "cores: server / driver / other | errors |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {name} | {c} | {_f(row['throughput_rps'], 0)} ("
+            + ", ".join(_f(w["throughput_rps"], 0) for w in row.get("windows", []))
+            + f") | {_f(row['p50_ms'])} | {_f(row['p50_overhead_ms'])} | "
+            f"{_f(row['server_cpu_ms_per_call'])} | {_f(row['cpu_cores'].get('server'))} / "
+            f"{_f(row.get('driver_cpu_cores'))} / {_f(row['cpu_cores'].get('other'))} | "
+            f"{_errors_cell(row)} |"
+            for _part, name, c, row in rows
+        ),
+    ]
 
 
 # --- Markdown ------------------------------------------------------------------------------------
@@ -323,6 +405,7 @@ def markdown(report: dict[str, Any]) -> str:
                 for r in handshake
             ),
         ]
+    lines += _scale_lines(report.get("scale") or {})
     sessions = report.get("sessions", {})
     idle, cycles = sessions.get("idle"), sessions.get("cycles")
     if (idle and "sessions" in idle) or (cycles and "cycles" in cycles):

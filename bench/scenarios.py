@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -607,3 +608,106 @@ def sandbox(plan: Plan, log: Any) -> dict[str, Any]:
         result, row = _load(port, request, quick, 16, UPSTREAM_OK, {"sandbox": child})
     row["path"] = "/1/objects?objectID=0&range=50"
     return row
+
+
+# --- scale: the state store's cost, and worker processes -----------------------------------------
+
+SCALE_CONCURRENCY = 16
+WORKER_CONCURRENCIES = (16, 64)
+
+
+def scale(plan: Plan, upstream: Child, upstream_port: int, log: Any) -> dict[str, Any]:
+    """tools/call (0 ms upstream) on servers that differ in one thing, measured in turn right
+    after a floor window, ``plan.repeats`` rounds (the round least disturbed by other processes
+    is reported per server, every round listed):
+
+    * the state store at c=16: the default SQLite file against Redis (a real ``redis-server``
+      started here): every call spends the account's rate budget in the store;
+    * ``serve --workers 2`` against one worker (SQLite) at c=16 and 64, on this machine's cores.
+    """
+    out: dict[str, Any] = {"stores": {}, "workers": {}}
+    creds = credentials(0, "scale")
+    floor = floor_request(upstream_port, creds)
+    binary = procs.redis_server_binary()
+    with contextlib.ExitStack() as stack:
+        servers: dict[str, tuple[Child, int]] = {}
+        servers["sqlite"] = stack.enter_context(procs.mcp_server(upstream_port))
+        if binary is None:
+            out["stores"]["redis"] = {"skipped": "redis-server is not installed"}
+        else:
+            _redis, redis_port = stack.enter_context(procs.redis_server(binary))
+            store = f"redis://{HOST}:{redis_port}/0"
+            servers["redis"] = stack.enter_context(
+                procs.mcp_server(upstream_port, ONTRAPORT_STORE=store)
+            )
+        out["stores"].update(
+            _compare(
+                plan, upstream, upstream_port, servers, floor, creds, (SCALE_CONCURRENCY,), log
+            )
+        )
+    with contextlib.ExitStack() as stack:
+        servers = {
+            f"{n} worker{'s' if n > 1 else ''}": stack.enter_context(
+                procs.mcp_server(upstream_port, workers=n)
+            )
+            for n in (1, 2)
+        }
+        out["workers"] = _compare(
+            plan, upstream, upstream_port, servers, floor, creds, WORKER_CONCURRENCIES, log
+        )
+    return out
+
+
+def _compare(
+    plan: Plan,
+    upstream: Child,
+    upstream_port: int,
+    servers: dict[str, tuple[Child, int]],
+    floor: Request,
+    creds: dict[str, str],
+    concurrencies: tuple[int, ...],
+    log: Any,
+) -> dict[str, Any]:
+    """Per server and concurrency: the least disturbed of ``plan.repeats`` rounds, each round a
+    floor window then every server's window back to back."""
+    calls = {name: call_request(port, creds) for name, (_, port) in servers.items()}
+    for name, (_, port) in servers.items():
+        _prime(port, calls[name], MCP_CALL_OK)
+    rounds: dict[str, dict[int, list[dict[str, Any]]]] = {
+        name: {c: [] for c in concurrencies} for name in servers
+    }
+    for c in concurrencies:
+        for _repeat in range(plan.repeats):
+            log(f"  floor   c={c}")
+            _, floor_row = _load(upstream_port, floor, plan, c, UPSTREAM_OK, {"upstream": upstream})
+            for name, (server, port) in servers.items():
+                log(f"  {name:<9} c={c}")
+                watched = {"server": server, "upstream": upstream}
+                res, row = _load(port, calls[name], plan, c, MCP_CALL_OK, watched)
+                _per_call_cpu(res, row)
+                p50 = row["p50_ms"]
+                row["p50_overhead_ms"] = (
+                    _round(p50 - floor_row["p50_ms"])
+                    if p50 is not None and floor_row["p50_ms"] is not None
+                    else None
+                )
+                row["floor"] = floor_row
+                rounds[name][c].append(row)
+    result: dict[str, Any] = {}
+    for name, by_c in rounds.items():
+        result[name] = {}
+        for c, rows in by_c.items():
+            chosen = dict(min(rows, key=lambda r: _interference({"server": r})))
+            chosen["windows"] = [
+                {
+                    "throughput_rps": r["throughput_rps"],
+                    "p50_overhead_ms": r["p50_overhead_ms"],
+                    "server_cpu_ms_per_call": r["server_cpu_ms_per_call"],
+                    "other_cores": r["cpu_cores"].get("other"),
+                    **_error_fields(r),
+                    "floor": _error_fields(r["floor"]),
+                }
+                for r in rows
+            ]
+            result[name][str(c)] = chosen
+    return result

@@ -17,8 +17,8 @@ import pytest
 
 from ontraport_mcp.sandbox.config import SandboxConfig
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread
+from tests.conftest import server_settings
+from tests.server_thread import ServerThread
 
 # Seed anchors (ontraport_mcp.sandbox.seed.ANCHORS): invoice id by status, and the contacts.
 PAID, OPEN, REFUNDED, PARTIAL, VOIDED, DECLINED = 1, 2, 3, 4, 5, 6
@@ -92,7 +92,10 @@ def environment(**settings: Any) -> Iterator[Env]:
     """A fresh seeded sandbox and an MCP server (with these settings) in front of it."""
     config = SandboxConfig(db=":memory:", rate_limit=1_000_000)
     with SandboxServer(config) as sb:
-        with ServerThread(Settings(base_url=sb.base_url, audit_log="off", **settings)) as srv:
+        # its own data dir (the duplicate guard persists in the store) and no rate budget in
+        # the way: these tests make many calls a minute on purpose
+        settings.setdefault("rate_limit_per_minute", 1_000_000)
+        with ServerThread(server_settings(sb.base_url, **settings)) as srv:
             yield Env(sb, srv)
 
 

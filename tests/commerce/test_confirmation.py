@@ -6,9 +6,6 @@ import anyio
 import mcp_types as types
 import pytest
 
-from ontraport_mcp.confirm import Confirmations, fingerprint
-from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread, connect
 from tests.commerce.cm_util import (
     ADA,
     BEN,
@@ -22,6 +19,7 @@ from tests.commerce.cm_util import (
     elicitation,
     environment,
 )
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -123,41 +121,6 @@ async def test_token_is_bound_to_the_amount_when_the_record_changes(env: Env) ->
     assert env.writes() == []
 
 
-def test_token_is_bound_to_the_account() -> None:
-    store = Confirmations(ttl_s=60)
-    args = {"id": 5}
-    mine = fingerprint("refund_transaction", "account-a", args, "invoice:5", "10.00")
-    theirs = fingerprint("refund_transaction", "account-b", args, "invoice:5", "10.00")
-    token = store.issue(mine)
-    assert store.redeem(token, theirs) == "issued for a different tool, target, amount or arguments"
-    assert store.redeem(token, mine) is None
-    assert store.redeem(token, mine) == "unknown or already used"
-    # an elicitation state is not a confirmation token, and the other way round
-    state = store.issue(mine, kind="elicitation")
-    assert store.redeem(state, mine) == "unknown or already used"
-    assert store.redeem(state, mine, kind="elicitation") is None
-
-
-async def test_expired_token_does_nothing(env: Env) -> None:
-    iid = env.new_invoice(ADA, 11)
-    settings = Settings(base_url=env.sb.base_url, audit_log="off", confirmation_ttl_s=0.3)
-    with ServerThread(settings) as short:
-        env.clear()
-        async with connect(short.url, env.headers) as client:
-            first = await ask(client, "void_transaction", {"id": iid})
-            assert first["expires_in_s"] == 0
-            await anyio.sleep(0.6)
-            expired = await call_err(
-                client, "void_transaction",
-                {"id": iid, "confirmation_token": first["confirmation_token"]},
-                "confirmation_invalid",
-            )  # fmt: skip
-            assert "expired" in expired["message"]
-    assert env.writes() == []
-    assert env.invoice(iid)["status"] == "0"
-
-
-# ------------------------------------------------------------------------------ elicitation
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_elicitation_accepted_acts_once(env: Env, mode: str) -> None:
     iid = env.new_invoice(ADA, 13)

@@ -6,8 +6,7 @@ import anyio
 import mcp_types as types
 import pytest
 
-from ontraport_mcp.guard import DuplicateGuard, find_card_numbers, refuse_card_numbers
-from ontraport_mcp.testing import connect
+from ontraport_mcp.runtime.guard import find_card_numbers, refuse_card_numbers
 from tests.commerce.cm_util import (
     ADA,
     CARLA,
@@ -19,6 +18,7 @@ from tests.commerce.cm_util import (
     environment,
     structured,
 )
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -73,21 +73,6 @@ async def test_duplicate_window_expires() -> None:
             later = await call_ok(client, "process_transaction", SALE)
             assert later["status"] == "done" and later["invoice_id"] != first["invoice_id"]
         assert e.writes().count(("POST", "/transaction/processManual")) == 2
-
-
-def test_guard_memory_is_bounded() -> None:
-    guard = DuplicateGuard(max_entries=3)
-    for i in range(10):
-        guard.record(f"k{i}", {"n": i}, window_s=600)
-    assert len(guard) == 3
-    assert guard.lookup("k0", 600) is None
-    found = guard.lookup("k9", 600)
-    assert found is not None and found["n"] == 9 and found["status"] == "duplicate"
-    guard.begin("k9")
-    with pytest.raises(Exception, match="still running"):
-        guard.begin("k9")
-    guard.end("k9")
-    guard.begin("k9")
 
 
 def test_card_numbers_are_found_anywhere() -> None:
