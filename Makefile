@@ -44,8 +44,8 @@ lint: install-dev
 	$(VENV)/bin/ruff check src overrides codegen tests bench
 	$(VENV)/bin/ruff format --check src overrides codegen tests bench
 
-typecheck: install-dev
-	$(VENV)/bin/mypy
+typecheck: install-dev  ## mypy over src/, generated/, overrides/ and codegen/
+	$(PY) -m codegen.typecheck
 
 test-fast: install-dev  ## unit and end-to-end tests only
 	$(VENV)/bin/pytest

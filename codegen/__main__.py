@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import api_summary, client, model, parse, render, report
+from . import api_summary, model, operations, parse, render, report, typecheck
 from .problems import GenerationFailed, Problems
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,23 +45,22 @@ def generate_from(
     built = model.build_model(inputs, problems)
     if problems.errors:
         raise GenerationFailed(problems)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    client.generate_client(inputs.spec.path, out_dir, problems)
-    client.generate_models(inputs.spec.path, built.object_schema, out_dir, problems)
+    records, types = operations.build_operations(inputs, problems)
     if problems.errors:
         raise GenerationFailed(problems)
-    operations = client.read_operations(out_dir / "client", built.operations, problems)
+    out_dir.mkdir(parents=True, exist_ok=True)
     overrides = render.find_overrides(root / "overrides")
     api = api_summary.api_summary(inputs)
-    render.render_all(built, operations, inputs, out_dir, docs_path, overrides, api)
+    bodies = {name: types.named[name] for name in types.order}
+    render.render_all(built, records, bodies, inputs, out_dir, docs_path, overrides, api)
     render.format_python([out_dir])
     manifest = {
         "generator": "ontraport-mcp codegen",
         "inputs": {src.rel: src.sha for src in (inputs.spec, inputs.meta, inputs.catalog)},
         "generators": _generator_versions(),
         "tools": len(built.tools),
-        "operations": len(operations),
-        "object_types": len(built.object_schema["$defs"]),
+        "operations": len(records),
+        "object_types": len((inputs.meta.data or {}).get("data") or {}),
     }
     (out_dir / "MANIFEST.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     if problems.errors:
@@ -71,28 +70,44 @@ def generate_from(
 def api_report(root: Path, inputs: parse.Inputs) -> list[str]:
     """The report's first two sections: API changes against the committed ``api.json``, and
     the tools they affect.  Needs only the parsed inputs, so it is printed on failure too."""
-    committed = report.committed_json(root, report.API)
-    changes = report.diff_api(committed, api_summary.api_summary(inputs))
-    if not changes.lines:
+    return report.api_report_lines(
+        report.committed_json(root, report.API),
+        api_summary.api_summary(inputs),
+        inputs.catalog.data,
+        model.access_policy_of(inputs),
+    )
+
+
+def overrides_broken_by(root: Path, out_dir: Path) -> list[str]:
+    """Type errors the new ``generated/`` causes in ``overrides/`` or the runtime (mypy, see
+    ``typecheck``), each with the tools of the override file it is in; empty when none.  A
+    root without ``setup.py`` (a copy of the inputs alone) has no code to check: said, not hidden."""
+    if not (root / "setup.py").exists():
+        print(f"type check of the code that calls the API skipped: no setup.py in {root}")
         return []
-    lines = ["API changes against the committed generated/api.json:"]
-    lines += [f"  {line}" for line in changes.lines]
-    if committed is None:
-        return lines  # the first summary: nothing to compare with
-    policy = model.access_policy_of(inputs)
-    affected = report.affected_tools(changes, inputs.catalog.data, policy)
-    lines.append("Tools affected by these API changes:")
-    lines += [f"  {line}" for line in affected] or ["  none"]
+    errors = [
+        line
+        for line in typecheck.check(root, generated=out_dir, only=("overrides/", "src/"))
+        if typecheck.ERROR_AT.match(line)
+    ]
+    if not errors:
+        return []
+    tools_of: dict[str, list[str]] = {}
+    for tool, where in render.find_overrides(root / "overrides").items():
+        tools_of.setdefault(where, []).append(tool)
+    lines = ["The regenerated API breaks code that calls it (fix the code or the spec):"]
+    for line in errors:
+        match = typecheck.ERROR_AT.match(line)
+        assert match is not None
+        tools = tools_of.get(match["file"])
+        lines.append(f"  {line}" + (f"  [tools: {', '.join(sorted(tools))}]" if tools else ""))
     return lines
 
 
 def _generator_versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    return {
-        name: version(name)
-        for name in ("openapi-python-client", "datamodel-code-generator", "black")
-    }
+    return {name: version(name) for name in ("black",)}
 
 
 def _differences(expected: Path, actual: Path) -> list[str]:
@@ -133,6 +148,13 @@ def main(argv: list[str] | None = None) -> int:
             generate_from(inputs, root, out_dir, docs_path, problems)
         except GenerationFailed as failed:
             print(failed.problems.summary(), file=sys.stderr)
+            print("\n".join(api_lines))
+            print("make generate: failed, nothing was written", file=sys.stderr)
+            return 2
+        # writing only (``--check`` compares; ``make typecheck`` checks the committed tree)
+        broken = [] if args.check else overrides_broken_by(root, out_dir)
+        if broken:
+            print("\n".join(broken), file=sys.stderr)
             print("\n".join(api_lines))
             print("make generate: failed, nothing was written", file=sys.stderr)
             return 2

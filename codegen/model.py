@@ -3,24 +3,27 @@
 * tool records from ``openapi/tools.yaml`` (fragments inlined, confirmation fields added to D/$
   tools, annotations derived from the class, portability checked);
 * the object access policy as data;
-* a JSON Schema per object type from the meta snapshot (for datamodel-code-generator).
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from ontraport_mcp.schema_rules import name_problems, schema_problems
-from ontraport_mcp.toolspec import CONFIRMED_CLASSES, annotations_for
+from ontraport_mcp.runtime.schema_rules import name_problems, schema_problems
+from ontraport_mcp.runtime.toolspec import (
+    CONFIRMED_CLASSES,
+    TOOL_CLASSES,
+    TOOLSETS,
+    annotations_for,
+)
 
 from .parse import Inputs, iter_operations
 from .problems import Problems
 
-TOOL_CLASSES = ("R", "W", "D", "$")
-TOOLSETS = ("crud", "query", "manage", "commerce")
+# the catalog's toolsets: every toolset but the per-account custom-object tools (built at run time)
+CATALOG_TOOLSETS = tuple(name for name in TOOLSETS if name != "custom")
 MAX_DESCRIPTION = 1200
 
 # Added by the generator to every D and $ tool: the confirmation rule lives in one place.
@@ -94,7 +97,6 @@ class Model:
     tools: tuple[ToolRecord, ...]
     access_policy: dict[str, Any]
     operations: dict[str, tuple[str, str]]  # operationId -> (METHOD, path)
-    object_schema: dict[str, Any]  # JSON Schema with one definition per object type
 
 
 def build_model(inputs: Inputs, problems: Problems) -> Model:
@@ -121,7 +123,6 @@ def build_model(inputs: Inputs, problems: Problems) -> Model:
         tools=tuple(sorted(tools, key=lambda t: t.name)),
         access_policy=policy,
         operations=operations,
-        object_schema=object_types_schema(inputs.meta.data.get("data") or {}),
     )
 
 
@@ -139,12 +140,12 @@ def _tool(
     where = f"tools.yaml: {name}"
     for message in name_problems(name):
         problems.error(where, message)
-    tool_class = entry.get("class")
+    tool_class = str(entry.get("class"))
     if tool_class not in TOOL_CLASSES:
-        problems.error(where, f"class must be one of {TOOL_CLASSES}, got {tool_class!r}")
+        problems.error(where, f"class must be one of {tuple(TOOL_CLASSES)}, got {tool_class!r}")
         return None
-    if entry.get("toolset") not in TOOLSETS:
-        problems.error(where, f"toolset must be one of {TOOLSETS}")
+    if entry.get("toolset") not in CATALOG_TOOLSETS:
+        problems.error(where, f"toolset must be one of {CATALOG_TOOLSETS}")
     description = str(entry.get("description") or "").strip()
     if not description:
         problems.error(where, "missing description")
@@ -259,74 +260,3 @@ def _access_policy(raw: Any, problems: Problems) -> dict[str, Any]:
         problems.error("tools.yaml: access_policy", "missing the `custom` row")
     policy["types"] = dict(sorted(policy["types"].items(), key=lambda kv: int(kv[0])))
     return policy
-
-
-# --- object type models from the meta snapshot -------------------------------------------------
-
-_DIGITS = r"^(-?\d+(\.\d+)?)?$"
-_EPOCH = r"^(-?\d+)?$"
-_LIST = r"^(\*/\*)?((\d+\*/\*)*)$"
-# Records come back with string scalars (API.md §1.3), so every field is a string on the wire;
-# the meta type decides which strings are valid.
-META_TYPE_SCHEMA: dict[str, dict[str, Any]] = {
-    "numeric": {"type": "string", "pattern": _DIGITS},
-    "price": {"type": "string", "pattern": _DIGITS},
-    "timestamp": {"type": "string", "pattern": _EPOCH},
-    "fulldate": {"type": "string", "pattern": _EPOCH},
-    "parent": {"type": "string", "pattern": _EPOCH},
-    "check": {"type": "string", "enum": ["0", "1", ""]},
-    "list": {"type": "string", "pattern": _LIST},
-    "subscription": {"type": "string", "pattern": _LIST},
-}
-
-
-def class_name(name: str, type_id: str) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", name) or [f"Type{type_id}"]
-    ident = "".join(w[:1].upper() + w[1:] for w in words)
-    return ident if ident[0].isalpha() else f"Type{ident}"
-
-
-def _enum_name(label: str, option_id: str) -> str:
-    ident = "_".join(re.findall(r"[A-Za-z0-9]+", label)).upper()
-    return f"{ident}_{option_id}" if ident and ident[0].isalpha() else f"OPTION_{option_id}"
-
-
-def object_types_schema(meta: dict[str, Any]) -> dict[str, Any]:
-    """A JSON Schema whose ``$defs`` hold one record model per object type of the snapshot."""
-    defs: dict[str, Any] = {}
-    for type_id in sorted(meta, key=int):
-        entry = meta[type_id]
-        model_name = class_name(str(entry.get("name") or ""), type_id)
-        props: dict[str, Any] = {"id": {"type": "string", "pattern": _EPOCH}}
-        for field_name in sorted(entry.get("fields") or {}):
-            spec = entry["fields"][field_name]
-            field_type = str(spec.get("type") or "text")
-            schema = dict(META_TYPE_SCHEMA.get(field_type, {"type": "string"}))
-            options = spec.get("options")
-            if field_type == "drop" and isinstance(options, dict) and options:
-                ids = sorted(options, key=lambda o: (len(o), o))
-                schema = {
-                    "title": model_name + class_name(field_name, type_id),
-                    "type": "string",
-                    "enum": ["", "0", *[i for i in ids if i != "0"]],
-                    "x-enum-varnames": [
-                        "UNSET",
-                        "NONE",
-                        *[_enum_name(options[i], i) for i in ids if i != "0"],
-                    ],
-                }
-            props[field_name] = {
-                "anyOf": [schema, {"type": "null"}],
-                "description": f"{spec.get('alias') or field_name} ({field_type})",
-            }
-        defs[model_name] = {
-            "type": "object",
-            "description": f"Object type {type_id} ({entry.get('name')}): one record as returned.",
-            "properties": props,
-            "additionalProperties": True,
-        }
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "ObjectTypes",
-        "$defs": defs,
-    }

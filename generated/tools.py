@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from ontraport_mcp.toolspec import Binding, ParamBinding, ToolSpec
+from ontraport_mcp.runtime.toolspec import Binding, ParamBinding, ToolSpec
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ontraport_mcp.runtime.registry import provides
+
 __all__ = ["NOISE_FIELDS", "clean", "clean_record"]
 
 NOISE_FIELDS: Final[frozenset[str]] = frozenset(
@@ -39,6 +41,7 @@ _SCALARS: Final[frozenset[type]] = frozenset({str, int, float, bool, type(None)}
 """Exact types that can hold no dict; checked by identity because isinstance costs more."""
 
 
+@provides("clean")
 def clean(value: Any) -> Any:
     """Return ``value`` without noise fields and, at the top level, without the API envelope.
 

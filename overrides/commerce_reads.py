@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound, Refused
-from ontraport_mcp.guard import PAYMENT_PAGE_ADVICE
-from ontraport_mcp.offers import api_line_items, cents, money, parse_api_offer
-from ontraport_mcp.records import (
+from ontraport_mcp.domain.offers import api_line_items, cents, money, parse_api_offer
+from ontraport_mcp.domain.records import (
     and_conditions,
     as_int,
     clause,
     condition_json,
     get_record,
+    ids_param,
     iso,
     list_records,
     to_epoch,
 )
-from ontraport_mcp.registry import override
+from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, UpstreamError
+from ontraport_mcp.generated.api import Offer, OrderOffer
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.guard import PAYMENT_PAGE_ADVICE
+from ontraport_mcp.runtime.registry import override
 
 from .cleaner import clean
 
@@ -58,6 +60,37 @@ FAILED_KINDS = {"declined": "5", "collections": "8"}
 
 
 # ------------------------------------------------------------------------------ shared helpers
+def id_of(record: dict[str, Any], what: str) -> int:
+    """The id of a record Ontraport listed (a card, a gateway), for a request body that needs
+    it: a listed record without one is Ontraport's fault, reported as such, never sent as null."""
+    found = as_int(record.get("id"))
+    if found is None:
+        raise UpstreamError(
+            f"Ontraport listed a {what} without an id; nothing was done.",
+            status=502,
+            code="unexpected_response",
+        )
+    return found
+
+
+def as_offer(offer: dict[str, Any]) -> Offer:
+    """An offer held as plain JSON, as the request bodies type it (``offer`` of processManual,
+    requestPayment and PUT /transaction/order).
+
+    The offers sent are built to API.md §4 by ``domain.offers`` (``BuiltOffer.api()``, typed as a
+    plain dict there) or are Ontraport's own offer JSON written back with a few keys changed
+    (update_order, update_invoice), which may carry keys the spec's ``Offer`` does not list (an
+    order's ``payment_next_date``, ``status``...).  Neither can be checked against a ``TypedDict``
+    statically, so this is the one place that asserts the type."""
+    return cast(Offer, offer)
+
+
+def as_order_offer(offer: dict[str, Any]) -> OrderOffer:
+    """An order's offer as GET /transaction/order returned it, changed, to be written back (the
+    body of PUT /transaction/order); untyped JSON for the reason ``as_offer`` gives."""
+    return cast(OrderOffer, offer)
+
+
 def invoice_status(record: dict[str, Any]) -> str:
     code = str(record.get("status"))
     return INVOICE_STATUS.get(code, f"status_{code}")
@@ -370,10 +403,7 @@ async def _names_by_id(
     wanted = sorted(i for i in ids if i)
     if not wanted:
         return {}
-    result = await ctx.call(
-        "list_objects",
-        params={"objectID": type_id, "ids": ",".join(map(str, wanted)), "range": 50},
-    )
+    result = await ctx.api.list_objects(object_id=type_id, ids=ids_param(wanted), range_=50)
     rows = clean(result.data)
     return {
         as_int(row.get("id")): row

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, ToolError
-from ontraport_mcp.meta import TypeMeta
-from ontraport_mcp.policy import check
-from ontraport_mcp.records import (
+from ontraport_mcp.domain.records import (
     as_int,
     check_fields,
     condition_json,
@@ -19,7 +15,12 @@ from ontraport_mcp.records import (
     project,
     resolve_type,
 )
-from ontraport_mcp.registry import Plan, override
+from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, ToolError
+from ontraport_mcp.generated.api import ObjectSaveOrUpdate, ObjectUpdate
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.policy import check
+from ontraport_mcp.runtime.registry import Plan, override
+from ontraport_mcp.upstream.meta import TypeMeta
 
 from .cleaner import clean
 
@@ -52,10 +53,11 @@ def _wire(value: Any) -> Any:
 async def saveorupdate_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_meta = await resolve_type(ctx, args, default=0)
     check(type_meta.type_id, "create", type_meta.name)
-    body = {"objectID": type_meta.type_id, **(await _data(ctx, type_meta, args))}
+    fields = await _data(ctx, type_meta, args)
+    body: ObjectSaveOrUpdate = {"objectID": type_meta.type_id}
     if args.get("ignore_blanks"):
-        body["ignore_blanks"] = "true"
-    result = await ctx.call("save_or_update_object", body=body)
+        body["ignore_blanks"] = True
+    result = await ctx.api.save_or_update_object(body=body, fields=fields)
     data = clean(result.data) or {}
     created = not (isinstance(data, dict) and "attrs" in data)
     record = data.get("attrs", data) if isinstance(data, dict) else {}
@@ -72,7 +74,7 @@ async def create_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
     type_meta = await resolve_type(ctx, args, default=0)
     check(type_meta.type_id, "create", type_meta.name)
     data = await _data(ctx, type_meta, args)
-    result = await ctx.call("create_object", body={"objectID": type_meta.type_id, **data})
+    result = await ctx.api.create_object(body={"objectID": type_meta.type_id}, fields=data)
     record = clean(result.data) or {}
     return {
         "object_type_id": type_meta.type_id,
@@ -128,15 +130,15 @@ async def update_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
         raise InvalidArguments(
             "Give exactly one of `id`, `unique_id` or `email` to pick the record."
         )
-    body: dict[str, Any] = {"objectID": type_meta.type_id, **(await _data(ctx, type_meta, args))}
+    fields = await _data(ctx, type_meta, args)
+    body: ObjectUpdate = {"objectID": type_meta.type_id}
     if "id" in selectors:
         body["id"] = int(args["id"])
     elif "unique_id" in selectors:
         body["unique_id"] = args["unique_id"]
     else:
-        found = await ctx.call(
-            "get_object_by_email",
-            params={"objectID": type_meta.type_id, "email": args["email"], "all": 1},
+        found = await ctx.api.get_object_by_email(
+            object_id=type_meta.type_id, email=args["email"], all_=1
         )
         ids = (found.data or {}).get("ids") if isinstance(found.data, dict) else None
         ids = ids or (
@@ -148,7 +150,7 @@ async def update_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
                 details={"ids": [as_int(i) for i in ids]},
             )
         body["id"] = int(ids[0])
-    result = await ctx.call("update_object", body=body)
+    result = await ctx.api.update_object(body=body, fields=fields)
     data = clean(result.data) or {}
     changed = data.get("attrs", data) if isinstance(data, dict) else {}
     record_id = as_int(changed.get("id")) or as_int(body.get("id")) or 0
@@ -181,7 +183,7 @@ async def delete_object(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
     meta = await ctx.meta()
     type_meta = meta.require(args["object_type_id"], None)
     check(type_meta.type_id, "delete", type_meta.name)
-    await ctx.call("delete_object", params={"objectID": type_meta.type_id, "id": int(args["id"])})
+    await ctx.api.delete_object(object_id=type_meta.type_id, id=int(args["id"]))
     return {"object_type_id": type_meta.type_id, "id": int(args["id"]), "deleted": True}
 
 
@@ -189,7 +191,7 @@ async def _delete_selection(
     ctx: ToolContext, args: dict[str, Any]
 ) -> tuple[Any, list[Any] | None, int, int]:
     """Resolve and vet a bulk delete: (type meta, condition, matching count, collection size)."""
-    from ontraport_mcp.conditions import is_always_true
+    from ontraport_mcp.domain.conditions import is_always_true
 
     type_meta = await resolve_type(ctx, args, default=0)
     check(type_meta.type_id, "delete", type_meta.name)
@@ -220,7 +222,7 @@ async def _delete_selection(
 
 
 def _selection_text(args: dict[str, Any], condition: list[Any] | None) -> str:
-    from ontraport_mcp.conditions import describe_condition
+    from ontraport_mcp.domain.conditions import describe_condition
 
     parts = [f"ids {ids_param(args['ids'])}"] if args.get("ids") else []
     if condition:
@@ -254,14 +256,18 @@ async def delete_objects(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     # existing records, matching the ids and the condition together.
     import json
 
-    query: dict[str, Any] = {"objectID": type_meta.type_id, "range": 50, "listFields": "id"}
-    if condition:
-        query["condition"] = json.dumps(condition, separators=(",", ":"))
-    if args.get("ids"):
-        query["ids"] = ids_param(args["ids"])
+    condition_text = json.dumps(condition, separators=(",", ":")) if condition else None
+    selected = ids_param(args["ids"]) if args.get("ids") else None
     ids: list[int] = []
     for start in range(0, matching, 50):
-        found = await ctx.call("list_objects", params={**query, "start": start})
+        found = await ctx.api.list_objects(
+            object_id=type_meta.type_id,
+            condition=condition_text,
+            ids=selected,
+            list_fields="id",
+            range_=50,
+            start=start,
+        )
         ids += [
             i
             for r in (found.data or [])
@@ -274,9 +280,7 @@ async def delete_objects(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     for start in range(0, len(ids), DELETE_BATCH):
         batch = ids[start : start + DELETE_BATCH]
         try:
-            await ctx.call(
-                "delete_objects", params={"objectID": type_meta.type_id, "ids": ids_param(batch)}
-            )
+            await ctx.api.delete_objects(object_id=type_meta.type_id, ids=ids_param(batch))
         except ToolError as exc:
             if done:
                 exc.message += f" ({len(done)} of the {len(ids)} records were already deleted.)"

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments
-from ontraport_mcp.manifest import CustomField, writable_fields
-from ontraport_mcp.records import (
+from ontraport_mcp.domain.records import (
     as_int,
     condition_json,
     get_record,
@@ -20,8 +17,11 @@ from ontraport_mcp.records import (
     project,
     to_epoch,
 )
-from ontraport_mcp.registry import Handler
-from ontraport_mcp.toolspec import ToolSpec
+from ontraport_mcp.errors import InvalidArguments
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.manifest import CustomField, writable_fields
+from ontraport_mcp.runtime.registry import custom_object
+from ontraport_mcp.runtime.toolspec import ToolSpec
 
 from .cleaner import clean
 
@@ -100,6 +100,7 @@ def labelled(record: dict[str, Any], fields: dict[str, CustomField]) -> dict[str
     return out
 
 
+@custom_object("get")
 async def _get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_id = int(ctx.spec.object_type_id or 0)
     record = await get_record(ctx, type_id, int(args["id"]))
@@ -112,6 +113,7 @@ async def _get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@custom_object("search")
 async def _search(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_id = int(ctx.spec.object_type_id or 0)
     meta = await ctx.meta()
@@ -133,22 +135,28 @@ async def _search(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+@custom_object("create")
 async def _create(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_id = int(ctx.spec.object_type_id or 0)
-    result = await ctx.call("create_object", body={"objectID": type_id, **(await _body(ctx, args))})
+    fields = await _body(ctx, args)
+    result = await ctx.api.create_object(body={"objectID": type_id}, fields=fields)
     record = clean(result.data) or {}
     return {"object_type_id": type_id, "id": as_int(record.get("id")) or 0, "record": record}
 
 
+@custom_object("update")
 async def _update(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     type_id = int(ctx.spec.object_type_id or 0)
-    body = {"objectID": type_id, "id": int(args["id"]), **(await _body(ctx, args))}
-    result = await ctx.call("update_object", body=body)
+    fields = await _body(ctx, args)
+    result = await ctx.api.update_object(
+        body={"objectID": type_id, "id": int(args["id"])}, fields=fields
+    )
     data = clean(result.data) or {}
     changed = data.get("attrs", data) if isinstance(data, dict) else {}
     return {"object_type_id": type_id, "id": int(args["id"]), "changed": changed}
 
 
+@custom_object("note")
 async def _note(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "omitted": list(ctx.spec.meta.get("omitted", [])),
@@ -157,16 +165,3 @@ async def _note(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             "object_type_id, and get_object_meta for the fields."
         ),
     }
-
-
-HANDLERS: dict[str, Handler] = {
-    "get": _get,
-    "search": _search,
-    "create": _create,
-    "update": _update,
-    "note": _note,
-}
-
-
-def handler_for(spec: ToolSpec) -> Handler:
-    return HANDLERS[str(spec.meta["kind"])]

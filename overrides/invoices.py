@@ -17,11 +17,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
+from ontraport_mcp.domain.offers import (
+    BuiltOffer,
+    api_line_items,
+    format_money,
+    money,
+    parse_api_offer,
+)
+from ontraport_mcp.domain.records import as_int, iso, to_epoch
 from ontraport_mcp.errors import (
     InvalidArguments,
     OutcomeUnknown,
@@ -29,14 +38,16 @@ from ontraport_mcp.errors import (
     ToolError,
     UpstreamError,
 )
-from ontraport_mcp.offers import BuiltOffer, api_line_items, format_money, money, parse_api_offer
-from ontraport_mcp.records import as_int, iso, to_epoch
-from ontraport_mcp.registry import Plan, override
+from ontraport_mcp.generated.api import PayInvoiceRequest, PaymentRequest
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.registry import Plan, override
 
 from .cleaner import clean
 from .commerce_reads import (
     amount_of,
+    as_offer,
     card_label,
+    id_of,
     invoice_status,
     load_invoice,
     nonzero,
@@ -100,6 +111,17 @@ async def new_invoice(ctx: ToolContext, args: dict[str, Any]) -> NewInvoice:
     return NewInvoice(contact_id, contact, built, gateway, int(args.get("due_in_days") or 0), send)
 
 
+def _add_notes(body: PaymentRequest, values: Mapping[str, Any]) -> None:
+    """The optional texts of a requestPayment, each sent only when it has a value (written out
+    key by key, so the type checker checks each against the spec)."""
+    if values.get("customer_note"):
+        body["customer_note"] = values["customer_note"]
+    if values.get("internal_note"):
+        body["internal_note"] = values["internal_note"]
+    if values.get("external_order_id"):
+        body["external_order_id"] = values["external_order_id"]
+
+
 async def plan_create(ctx: ToolContext, args: dict[str, Any]) -> Plan:
     return (await new_invoice(ctx, args)).plan()
 
@@ -107,18 +129,16 @@ async def plan_create(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 @override("create_invoice", plan=plan_create)
 async def create_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     new = await new_invoice(ctx, args)
-    body: dict[str, Any] = {
+    body: PaymentRequest = {
         "contact_id": new.contact_id,
         "chargeNow": "requestPayment",
-        "gateway_id": as_int(new.gateway.get("id")),
-        "offer": new.offer.api(),
+        "offer": as_offer(new.offer.api()),
+        "gateway_id": id_of(new.gateway, "payment gateway"),
         "send_invoice": new.send,
         "due_on": new.due_in_days,
     }
-    for key in ("customer_note", "internal_note", "external_order_id"):
-        if args.get(key):
-            body[key] = args[key]
-    result = await ctx.call("request_payment", body=body)
+    _add_notes(body, args)
+    result = await ctx.api.request_payment(body=body)
     data = clean(result.data)
     invoice_id = as_int(data.get("invoice_id")) if isinstance(data, dict) else None
     if not invoice_id:
@@ -167,7 +187,7 @@ class Edit:
     old_total: Decimal
     new_total: Decimal
     noop: bool
-    body: dict[str, Any] = field(default_factory=dict)  # requestPayment of the replacement
+    body: PaymentRequest | None = None  # requestPayment of the replacement (None: no change)
     changed: dict[str, Any] = field(default_factory=dict)
     offer_text: str = ""
 
@@ -232,6 +252,12 @@ async def edit_of(ctx: ToolContext, args: dict[str, Any]) -> Edit:
             "changes (the draft is voided), or edit the draft in Ontraport. Nothing was done.",
             details={"id": st.id, "current_status": "draft", "valid": ["status: open"]},
         )
+    if not st.contact_id:
+        raise Refused(
+            f"Refused: invoice #{st.id} has no contact, so a replacement would bill no one. "
+            "Nothing was done.",
+            details={"id": st.id},
+        )
     inv = st.invoice
     if built is not None:
         offer = built.api()
@@ -247,20 +273,17 @@ async def edit_of(ctx: ToolContext, args: dict[str, Any]) -> Edit:
             )
     old_due = as_int(inv.get("due_date")) or 0
     due_on = _due_on(due if due is not None else old_due, now) if (due or old_due) else 0
-    body: dict[str, Any] = {
+    body: PaymentRequest = {
         "contact_id": st.contact_id,
         "chargeNow": "requestPayment",
-        "offer": offer,
-        "send_invoice": False,
-        "due_on": due_on,
+        "offer": as_offer(offer),
     }
     gateway = nonzero(inv.get("gateway_id"))
     if gateway:
         body["gateway_id"] = gateway
-    for key in ("customer_note", "internal_note", "external_order_id"):
-        value = args.get(key) if key in args else inv.get(key)
-        if value:
-            body[key] = value
+    body["send_invoice"] = False
+    body["due_on"] = due_on
+    _add_notes(body, ChainMap(args, inv))  # a note given now wins over the invoice's own
     if due is not None:
         edit.changed["due_date"] = _day(due)
     for key in ("customer_note", "internal_note"):
@@ -283,7 +306,7 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
         "status_before": edit.status,
         "contact_id": edit.contact_id,
     }
-    if edit.noop:
+    if edit.noop or edit.body is None:
         return {
             **base,
             "id": edit.id,
@@ -293,7 +316,7 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
             "message": f"Invoice #{edit.id} is already open; nothing was changed. Email it with "
             "send_invoice.",
         }
-    created = await ctx.call("request_payment", body=edit.body)
+    created = await ctx.api.request_payment(body=edit.body)
     data = clean(created.data)
     new_id = as_int(data.get("invoice_id")) if isinstance(data, dict) else None
     if not new_id:
@@ -302,7 +325,7 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
             "was not voided; a replacement may exist)."
         )
     try:
-        voided = await ctx.call("void_transactions", body=selection(edit.id))
+        voided = await ctx.api.void_transactions(body=selection(edit.id))
     except ToolError as exc:
         raise ToolError(
             f"Created the replacement invoice #{new_id} but could not void the old invoice "
@@ -350,9 +373,9 @@ async def plan_pay(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 @override("pay_invoice", plan=plan_pay)
 async def pay_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     st, card = await _pay_setup(ctx, args)
-    body = {"invoice_id": st.id, "cc_id": as_int(card.get("id"))}
+    body: PayInvoiceRequest = {"invoice_id": st.id, "cc_id": id_of(card, "card")}
     try:
-        result = await ctx.call("pay_invoice", body=body)
+        result = await ctx.api.pay_invoice(body=body)
     except UpstreamError as exc:
         # a decline is reported as an HTTP 400 naming it (not as a result): not an error here
         if exc.status in (400, 402) and "declin" in exc.message.lower():
@@ -386,7 +409,7 @@ async def pay_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
 @override("send_invoice")
 async def send_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     st = await invoice_state(ctx, int(args["id"]), "resendInvoice")
-    await ctx.call("resend_invoice", body=selection(st.id))
+    await ctx.api.resend_invoice(body=selection(st.id))
     return {
         "id": st.id,
         "status": st.status,

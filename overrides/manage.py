@@ -9,15 +9,13 @@ could mean "every record" upstream.
 from __future__ import annotations
 
 import json
+import typing
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-from ontraport_mcp.conditions import describe_condition
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, ToolError, UpstreamError
-from ontraport_mcp.meta import TypeMeta
-from ontraport_mcp.policy import Method, check
-from ontraport_mcp.records import (
+from ontraport_mcp.domain.conditions import describe_condition
+from ontraport_mcp.domain.records import (
     as_int,
     clause,
     condition_json,
@@ -27,7 +25,13 @@ from ontraport_mcp.records import (
     require_selection,
     resolve_type,
 )
-from ontraport_mcp.registry import override
+from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, ToolError, UpstreamError
+from ontraport_mcp.generated.api import AddTagsBody, PauseObjectsBody, UnpauseObjectsBody
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.policy import Method, check
+from ontraport_mcp.runtime.registry import override
+from ontraport_mcp.upstream.meta import TypeMeta
+from ontraport_mcp.upstream.operation import UpstreamResult
 
 from .cleaner import clean
 
@@ -62,22 +66,26 @@ async def list_all(
 ) -> list[dict[str, Any]]:
     """Records of a bounded selection, paged 50 at a time (ids are read in chunks of 50)."""
     out: list[dict[str, Any]] = []
-    base: dict[str, Any] = {"objectID": type_id, "range": PAGE}
-    if fields:
-        base["listFields"] = ",".join(dict.fromkeys(["id", *fields]))
+    list_fields = ",".join(dict.fromkeys(["id", *fields])) if fields else None
     if ids is not None:
         for start in range(0, len(ids), PAGE):
             chunk = ids[start : start + PAGE]
-            result = await ctx.call("list_objects", params={**base, "ids": ids_param(chunk)})
+            result = await ctx.api.list_objects(
+                object_id=type_id, ids=ids_param(chunk), list_fields=list_fields, range_=PAGE
+            )
             out += [r for r in (clean(result.data) or []) if isinstance(r, dict)]
         return out
-    if condition:
-        base["condition"] = json.dumps(condition, separators=(",", ":"))
-    if group_id is not None:
-        base["group_id"] = group_id
+    condition_text = json.dumps(condition, separators=(",", ":")) if condition else None
     start = 0
     while len(out) <= limit:
-        result = await ctx.call("list_objects", params={**base, "start": start})
+        result = await ctx.api.list_objects(
+            object_id=type_id,
+            condition=condition_text,
+            group_id=group_id,
+            list_fields=list_fields,
+            range_=PAGE,
+            start=start,
+        )
         page = [r for r in (clean(result.data) or []) if isinstance(r, dict)]
         out += page
         if len(page) < PAGE:
@@ -274,11 +282,12 @@ class TagWrites:
         self.pending = steps
         self.done: list[dict[str, Any]] = []
 
-    async def run(self, ctx: ToolContext, operation: str, **request: Any) -> Any:
-        """Send the next step's request; on failure raise the report of the whole call."""
+    async def run(self, call: Awaitable[UpstreamResult]) -> UpstreamResult:
+        """Send the next step's request (``call``: the typed API call, not yet awaited); on
+        failure raise the report of the whole call."""
         step = self.pending.pop(0)
         try:
-            result = await ctx.call(operation, **request)
+            result = await call
         except ToolError as exc:
             raise self._failure(exc, step) from None
         self.done.append(step)
@@ -397,9 +406,10 @@ async def manage_tags(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     writes = TagWrites([*steps, tagging] if out["tag_ids"] or creating else steps)
     for step in steps:
         created = await writes.run(
-            ctx,
-            "create_object",
-            body={"objectID": 14, "tag_name": step["tag_name"], "object_type_id": type_id},
+            ctx.api.create_object(
+                body={"objectID": 14},
+                fields={"tag_name": step["tag_name"], "object_type_id": type_id},
+            )
         )
         data = clean(created.data)
         step["tag_id"] = record_id(data) if isinstance(data, dict) else 0
@@ -412,15 +422,16 @@ async def manage_tags(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     if writes.pending:
         tagging["tag_ids"] = out["tag_ids"]
         if action == "add":
-            body = {"objectID": type_id, "add_list": out["tag_ids"], "ids": ids}
-            await writes.run(ctx, "add_tags", body=body)
+            body: AddTagsBody = {"objectID": type_id, "add_list": out["tag_ids"], "ids": ids}
+            await writes.run(ctx.api.add_tags(body=body))
         else:
-            params = {
-                "objectID": type_id,
-                "remove_list": ids_param(out["tag_ids"]),
-                "ids": ids_param(ids),
-            }
-            await writes.run(ctx, "remove_tags", params=params)
+            await writes.run(
+                ctx.api.remove_tags(
+                    object_id=type_id,
+                    remove_list=ids_param(out["tag_ids"]),
+                    ids=ids_param(ids),
+                )
+            )
         message = f"{past} tag(s) {short_list(labels)} {prep} {records}."
     else:
         message = "Nothing was changed."
@@ -492,8 +503,7 @@ async def manage_subscriptions(ctx: ToolContext, args: dict[str, Any]) -> dict[s
         )
         return out
     if action == "add":
-        await ctx.call(
-            "subscribe",
+        await ctx.api.subscribe(
             body={
                 "objectID": type_meta.type_id,
                 "add_list": sub_ids,
@@ -513,14 +523,11 @@ async def manage_subscriptions(ctx: ToolContext, args: dict[str, Any]) -> dict[s
                 "are resumed (pause_unpause_objects)."
             )
     else:
-        await ctx.call(
-            "unsubscribe",
-            params={
-                "objectID": type_meta.type_id,
-                "remove_list": ids_param(sub_ids),
-                "ids": ids_param(ids),
-                "sub_type": sub_type,
-            },
+        await ctx.api.unsubscribe(
+            object_id=type_meta.type_id,
+            remove_list=ids_param(sub_ids),
+            ids=ids_param(ids),
+            sub_type=sub_type,
         )
         message = (
             f"Removed {plural(type_meta, len(ids))} ({selection.source}) from {label}(s) "
@@ -662,9 +669,8 @@ async def manage_relationships(ctx: ToolContext, args: dict[str, Any]) -> dict[s
         new_value = 0
     else:
         new_value = int(related_id or 0)
-    await ctx.call(
-        "update_object",
-        body={"objectID": type_meta.type_id, "id": record_id_, field: new_value},
+    await ctx.api.update_object(
+        body={"objectID": type_meta.type_id, "id": record_id_}, fields={field: new_value}
     )
     out["related_id"] = new_value
     if action == "link":
@@ -719,11 +725,22 @@ def _pause_type(meta: Any, args: dict[str, Any]) -> TypeMeta:
     return type_meta
 
 
-def _pause_supported(type_id: int) -> bool:
-    """Whether the API client can send /objects/pause for this type (its documented objectIDs)."""
-    from ontraport_mcp.generated.client.models import PauseSelectionObjectID
+def _accepted_ids(body_type: object) -> dict[int, Any]:
+    """objectID -> the value as the spec's enum has it, for one pause/unpause body type.
 
-    return type_id in {int(v) for v in PauseSelectionObjectID}
+    Read from the generated ``TypedDict`` (the field is ``Required[Literal[...]]``), so the spec
+    stays the one source of truth; the values are the ``Literal``'s own, which is what lets the
+    type checker accept them in the body."""
+    hint = typing.get_type_hints(body_type)["objectID"]  # Required[...] is stripped here
+    return {int(value): value for value in typing.get_args(hint)}
+
+
+PAUSE_IDS = {"pause": _accepted_ids(PauseObjectsBody), "unpause": _accepted_ids(UnpauseObjectsBody)}
+
+
+def _pause_supported(type_id: int) -> bool:
+    """Whether the API can both pause and resume this type (the spec documents its objectID)."""
+    return all(type_id in accepted for accepted in PAUSE_IDS.values())
 
 
 @override("pause_unpause_objects")
@@ -745,8 +762,11 @@ async def pause_unpause_objects(ctx: ToolContext, args: dict[str, Any]) -> dict[
     records = await require_existing(ctx, type_meta, ids, what=label)
     want = "1" if action == "pause" else "0"
     already = [record_id(r) for r in records if str(r.get("pause") or "0") == want]
-    operation = "pause_objects" if action == "pause" else "unpause_objects"
-    await ctx.call(operation, body={"objectID": type_id, "ids": ids})
+    object_id = PAUSE_IDS[action][type_id]
+    if action == "pause":
+        await ctx.api.pause_objects(body={"objectID": object_id, "ids": ids})
+    else:
+        await ctx.api.unpause_objects(body={"objectID": object_id, "ids": ids})
     names = ", ".join(f"{record_id(r)} ({r.get('name') or label})" for r in records)
     verb = "Paused" if action == "pause" else "Resumed"
     message = f"{verb} {len(ids)} {label}(s): {names}."

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ontraport_mcp.runtime.registry import provides
+
 T = TypeVar("T")
 TOOLS_PER_OBJECT = 4
 
@@ -24,6 +26,7 @@ class CapDecision:
     note: bool
 
 
+@provides("apply_cap")
 def apply_cap(static_count: int, object_count: int, cap: int) -> CapDecision:
     """Decide for ``object_count`` custom objects, already sorted newest first."""
     room = max(0, cap - static_count)
@@ -33,6 +36,7 @@ def apply_cap(static_count: int, object_count: int, cap: int) -> CapDecision:
     return CapDecision(tuple(range(fit)), tuple(range(fit, object_count)), True)
 
 
+@provides("newest_first")
 def newest_first(items: Sequence[T], recency: Sequence[tuple[int, int]]) -> list[T]:
     order = sorted(range(len(items)), key=lambda i: recency[i], reverse=True)
     return [items[i] for i in order]

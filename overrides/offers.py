@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.offers import format_money, prepare
-from ontraport_mcp.registry import override
+from ontraport_mcp.domain.offers import format_money, prepare
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.registry import override
 
 
 @override("validate_offer")

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
+from ontraport_mcp.domain.offers import UNIT_ADVERB, cents, format_money, money, recurring_charge
+from ontraport_mcp.domain.records import as_int, get_record, iso, to_epoch
 from ontraport_mcp.errors import InvalidArguments, NotFound, Refused
-from ontraport_mcp.offers import UNIT_ADVERB, cents, format_money, money, recurring_charge
-from ontraport_mcp.records import as_int, get_record, iso, to_epoch
-from ontraport_mcp.registry import Plan, override
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.registry import Plan, override
 
 from .cleaner import clean
 from .commerce_reads import (
@@ -27,8 +27,10 @@ from .commerce_reads import (
     OPEN_ORDER,
     ORDER,
     ORDER_STATUS,
+    as_order_offer,
     card_label,
     contact_name,
+    id_of,
     nonzero,
     resolve_card,
 )
@@ -124,7 +126,7 @@ async def plan_cancel(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 @override("cancel_subscription", plan=plan_cancel)
 async def cancel_subscription(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     c = await cancel_setup(ctx, args)
-    result = await ctx.call("delete_order", params={"id": c.order_id})
+    result = await ctx.api.delete_order(id=c.order_id)
     name = c.order.get("name") or "subscription"
     return {
         "order_id": c.order_id,
@@ -195,21 +197,18 @@ async def _offer_of(ctx: ToolContext, order_id: int) -> Any:
     first, and an offer that names another order is never used: writing it back would put one
     customer's offer on another's order."""
     condition = [{"field": {"field": "order_id"}, "op": "=", "value": {"value": order_id}}]
-    found = await ctx.call(
-        "list_objects",
-        params={
-            "objectID": INVOICE,
-            "condition": json.dumps(condition, separators=(",", ":")),
-            "sort": "id",
-            "sortDir": "asc",
-            "range": 1,
-        },
+    found = await ctx.api.list_objects(
+        object_id=INVOICE,
+        condition=json.dumps(condition, separators=(",", ":")),
+        sort="id",
+        sort_dir="asc",
+        range_=1,
     )
     rows = [r for r in (clean(found.data) or []) if isinstance(r, dict)]
     invoice_id = as_int(rows[0].get("id")) if rows else None
     if invoice_id is None:
         return None
-    read = await ctx.call("get_order_offer", params={"id": invoice_id})
+    read = await ctx.api.get_order_offer(id=invoice_id)
     offer = clean(read.data)
     named = as_int(offer.get("order_id")) if isinstance(offer, dict) else None
     if named is not None and named != order_id:
@@ -296,8 +295,7 @@ async def change_setup(ctx: ToolContext, args: dict[str, Any]) -> OrderChange:
         if not contact_id:
             raise Refused(f"Refused: order #{order_id} has no contact. Nothing was done.")
         card = await resolve_card(ctx, contact_id, int(args["cc_id"]), contact)
-        offer["cc_id"] = as_int(card.get("id"))
-        change.changed["cc_id"] = as_int(card.get("id"))
+        offer["cc_id"] = change.changed["cc_id"] = id_of(card, "card")
         change.described.append(f"charged to {card_label(card)}")
     if next_date is not None:
         offer["payment_next_date"] = next_date
@@ -323,7 +321,7 @@ async def update_order(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
     offer = change.offer
     if not offer.get("products") or not offer.get("order_id"):  # never an offer-less PUT
         raise Refused("Refused: refusing to write an order without its offer. Nothing was done.")
-    result = await ctx.call("update_order_offer", body={"offer": offer})
+    result = await ctx.api.update_order_offer(body={"offer": as_order_offer(offer)})
     data = clean(result.data)
     record = data if isinstance(data, dict) else {}
     status_after = order_status(record) if record.get("status") is not None else None

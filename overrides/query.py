@@ -6,12 +6,8 @@ import json
 import time
 from typing import Any
 
-from ontraport_mcp.conditions import describe_condition
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound, ToolError
-from ontraport_mcp.meta import TypeMeta
-from ontraport_mcp.policy import allowed_methods, check, rule_for
-from ontraport_mcp.records import (
+from ontraport_mcp.domain.conditions import describe_condition
+from ontraport_mcp.domain.records import (
     and_conditions,
     as_int,
     clause,
@@ -19,12 +15,17 @@ from ontraport_mcp.records import (
     condition_json,
     count,
     get_record,
+    ids_param,
     iso,
     list_records,
     resolve_type,
     to_epoch,
 )
-from ontraport_mcp.registry import override
+from ontraport_mcp.errors import InvalidArguments, NotFound, ToolError
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.policy import allowed_methods, check, rule_for
+from ontraport_mcp.runtime.registry import override
+from ontraport_mcp.upstream.meta import TypeMeta
 
 from .cleaner import clean
 
@@ -199,13 +200,13 @@ async def get_account_info(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
     unknown: list[str] = []
     out: dict[str, Any] = {"account_id": None, "gateways": [], "users": []}
     try:
-        gateways = await ctx.call("list_objects", params={"objectID": 70, "range": 50})
+        gateways = await ctx.api.list_objects(object_id=70, range_=50)
         out["account_id"] = gateways.account_id
         out["gateways"] = clean(gateways.data) or []
     except ToolError as exc:
         unknown.append(f"gateways: {exc.message}")
     try:
-        users = await ctx.call("list_objects", params={"objectID": 2, "range": 50})
+        users = await ctx.api.list_objects(object_id=2, range_=50)
         out["users"] = [
             {
                 k: v
@@ -386,9 +387,7 @@ async def _name_owners(ctx: ToolContext, records: list[dict[str, Any]]) -> None:
     if not owners:
         return
     try:
-        users = await ctx.call(
-            "list_objects", params={"objectID": 2, "ids": ",".join(map(str, owners)), "range": 50}
-        )
+        users = await ctx.api.list_objects(object_id=2, ids=ids_param(owners), range_=50)
     except ToolError:
         return
     names = {
@@ -463,8 +462,11 @@ async def get_landing_page_url(ctx: ToolContext, args: dict[str, Any]) -> dict[s
                 details={"choices": [f"{p.get('id')}: {p.get('name')}" for p in pages]},
             )
         page_id, name = as_int(pages[0].get("id")), pages[0].get("name")
+        if page_id is None:  # a listed record without a usable id: nothing to ask for
+            raise NotFound(f"Ontraport listed the landing page {name!r} without an id; pass `id`.")
     else:
-        record = await get_record(ctx, 20, int(page_id))
+        page_id = int(page_id)
+        record = await get_record(ctx, 20, page_id)
         name = record.get("name")
-    result = await ctx.call("get_landing_page_hosted_url", params={"id": page_id})
+    result = await ctx.api.get_landing_page_hosted_url(id=page_id)
     return {"id": page_id, "name": name or "", "url": str(result.data)}

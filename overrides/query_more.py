@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.policy import check
-from ontraport_mcp.registry import override
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.policy import check
+from ontraport_mcp.runtime.registry import override
 
 from .tasks import TASK_TYPE, describe_requirements, get_task, task_requirements
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
-from ontraport_mcp.errors import InvalidArguments, NotFound
-from ontraport_mcp.meta import TypeMeta
-from ontraport_mcp.policy import check
-from ontraport_mcp.records import (
+from ontraport_mcp.domain.records import (
     MAX_RANGE,
     and_conditions,
     as_int,
@@ -21,7 +17,11 @@ from ontraport_mcp.records import (
     list_records,
     project,
 )
-from ontraport_mcp.registry import override
+from ontraport_mcp.errors import InvalidArguments, NotFound
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.policy import check
+from ontraport_mcp.runtime.registry import override
+from ontraport_mcp.upstream.meta import TypeMeta
 
 from .cleaner import clean
 
@@ -72,9 +72,15 @@ def _page_out(
     return out
 
 
+def _list_fields(args: dict[str, Any]) -> str | None:
+    """``listFields`` for the caller's ``fields`` (the id always comes back), or None for all."""
+    fields = args.get("fields")
+    return ",".join(dict.fromkeys(["id", *fields])) if fields else None
+
+
 async def _tag(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("tag_id") is not None:
-        found = await ctx.call("list_objects", params={"objectID": 14, "ids": str(args["tag_id"])})
+        found = await ctx.api.list_objects(object_id=14, ids=str(args["tag_id"]))
         tags = [t for t in (clean(found.data) or []) if isinstance(t, dict)]
         if not tags:
             raise NotFound(
@@ -90,9 +96,7 @@ async def _tag(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         wanted = meta.require(args.get("object_type_id"), args.get("object_type"))
         condition += ["AND", clause("object_type_id", "=", wanted.type_id)]
         scope = f" for {wanted.name} records (object type {wanted.type_id})"
-    found = await ctx.call(
-        "list_objects", params={"objectID": 14, "condition": _json(condition), "range": 10}
-    )
+    found = await ctx.api.list_objects(object_id=14, condition=_json(condition), range_=10)
     tags = [t for t in (clean(found.data) or []) if isinstance(t, dict)]
     if not tags:
         raise NotFound(
@@ -126,23 +130,20 @@ async def _by_tag(
     tag_id = as_int(tag.get("tag_id", tag.get("id"))) or 0
     source = f"tag {tag_id} ({tag.get('tag_name')!r})"
     type_meta = await _member_type(ctx, args, as_int(tag.get("object_type_id")) or 0, source)
-    params: dict[str, Any] = {
-        "objectID": type_meta.type_id,
-        "tag_id": tag_id,
-        "start": start,
-        "range": range_,
-    }
-    if args.get("fields"):
-        params["listFields"] = ",".join(dict.fromkeys(["id", *args["fields"]]))
-    result = await ctx.call("list_objects_by_tag", params=params)
+    result = await ctx.api.list_objects_by_tag(
+        object_id=type_meta.type_id,
+        tag_id=tag_id,
+        list_fields=_list_fields(args),
+        start=start,
+        range_=range_,
+    )
     records = [r for r in (clean(result.data) or []) if isinstance(r, dict)]
     total: int | None = None
     if start == 0 and len(records) < range_:
         total = len(records)
     else:
-        counted = await ctx.call(
-            "list_objects_by_tag",
-            params={"objectID": type_meta.type_id, "tag_id": tag_id, "count": True},
+        counted = await ctx.api.list_objects_by_tag(
+            object_id=type_meta.type_id, tag_id=tag_id, count=True
         )
         data = counted.data
         if isinstance(data, dict) and as_int(data.get("count")) is not None:
@@ -173,14 +174,12 @@ async def _by_sequence(
     member_ids = [i for i in (as_int(r.get("contact_id")) for r in rows["records"]) if i]
     records: list[dict[str, Any]] = []
     if member_ids:
-        params: dict[str, Any] = {
-            "objectID": type_meta.type_id,
-            "ids": ids_param(member_ids),
-            "range": MAX_RANGE,
-        }
-        if args.get("fields"):
-            params["listFields"] = ",".join(dict.fromkeys(["id", *args["fields"]]))
-        found = await ctx.call("list_objects", params=params)
+        found = await ctx.api.list_objects(
+            object_id=type_meta.type_id,
+            ids=ids_param(member_ids),
+            list_fields=_list_fields(args),
+            range_=MAX_RANGE,
+        )
         by_id = {as_int(r.get("id")): r for r in (clean(found.data) or []) if isinstance(r, dict)}
         steps = {as_int(r.get("contact_id")): r for r in rows["records"]}
         for member in member_ids:

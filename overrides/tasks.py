@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
+from ontraport_mcp.domain.records import as_int, clause, iso, resolve_type, to_epoch
 from ontraport_mcp.errors import InvalidArguments, NotFound, Refused, ToolError
-from ontraport_mcp.meta import TypeMeta
-from ontraport_mcp.policy import check
-from ontraport_mcp.records import as_int, clause, iso, resolve_type, to_epoch
-from ontraport_mcp.registry import override
+from ontraport_mcp.generated.api import TaskAssignMessage, TaskComplete
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.policy import check
+from ontraport_mcp.runtime.registry import override
+from ontraport_mcp.upstream.meta import TypeMeta
 
 from .cleaner import clean
 from .manage import PAGE, list_all, plural, record_id, require_existing, short_ids
@@ -52,7 +53,7 @@ def _epoch(value: Any, argument: str) -> int:
 async def get_task(ctx: ToolContext, task_id: int) -> dict[str, Any]:
     """One task (GET /Task); NotFound with a hint when it does not exist."""
     try:
-        result = await ctx.call("get_task", params={"id": task_id})
+        result = await ctx.api.get_task(id=task_id)
         task = clean(result.data)
     except NotFound:
         task = None
@@ -368,10 +369,10 @@ async def complete_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
         key = json.dumps([type_id, body_data], sort_keys=True)
         batches.setdefault(key, (type_id, body_data, []))[2].append(tid)
     for type_id, body_data, batch in batches.values():
-        body: dict[str, Any] = {"object_type_id": type_id, "ids": batch}
+        body: TaskComplete = {"object_type_id": type_id, "ids": batch}
         if body_data:
             body["data"] = body_data
-        await ctx.call("complete_task", body=body)
+        await ctx.api.complete_task(body=body)
     out: dict[str, Any] = {"ids": ids, "status": "completed"}
     outcomes = {o["name"] for o in chosen.values() if o}
     message = f"Completed {len(ids)} task(s): ids {short_ids(ids)}"
@@ -422,10 +423,9 @@ async def _save_notes(
             f" (outcome: {outcome['name']})" if outcome else ""
         )
         try:
-            result = await ctx.call(
-                "create_object",
-                body={
-                    "objectID": 12,
+            result = await ctx.api.create_object(
+                body={"objectID": 12},
+                fields={
                     "contact_id": related,
                     "object_type_id": as_int(task.get("object_type_id")) or 0,
                     "data": f"{text}\n{note}",
@@ -452,7 +452,7 @@ async def cancel_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     for task in tasks:
         groups.setdefault(as_int(task.get("object_type_id")) or 0, []).append(record_id(task))
     for type_id, batch in groups.items():
-        await ctx.call("cancel_task", body={"objectID": type_id, "ids": batch})
+        await ctx.api.cancel_task(body={"objectID": type_id, "ids": batch})
     return {
         "ids": ids,
         "status": "cancelled",
@@ -471,7 +471,7 @@ async def reschedule_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, A
     newtime = _epoch(args["due_date"], "due_date")
     task = await get_task(ctx, task_id)
     require_pending([task], "rescheduled")
-    await ctx.call("reschedule_task", body={"id": task_id, "newtime": newtime})
+    await ctx.api.reschedule_task(body={"id": task_id, "newtime": newtime})
     before = iso(task.get("date_due"))
     when = iso(newtime) or str(newtime)
     message = f"Task {task_id} ({task.get('subject') or 'no subject'}) is now due {when}"
@@ -484,7 +484,7 @@ async def reschedule_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, A
 # ------------------------------------------------------------------------------ assign_task
 async def _task_message(ctx: ToolContext, message_id: int) -> dict[str, Any]:
     try:
-        result = await ctx.call("get_message", params={"id": message_id})
+        result = await ctx.api.get_message(id=message_id)
     except NotFound:
         result = None
     message = clean(result.data) if result is not None else None
@@ -506,9 +506,7 @@ async def _task_message(ctx: ToolContext, message_id: int) -> dict[str, Any]:
 
 async def _check_owner(ctx: ToolContext, owner_id: int) -> None:
     try:
-        result = await ctx.call(
-            "list_objects", params={"objectID": 2, "ids": str(owner_id), "range": 1}
-        )
+        result = await ctx.api.list_objects(object_id=2, ids=str(owner_id), range_=1)
     except ToolError:
         return  # staff users are not readable with this key: let Ontraport judge
     if not [u for u in (result.data or []) if isinstance(u, dict)]:
@@ -519,15 +517,8 @@ async def _check_owner(ctx: ToolContext, owner_id: int) -> None:
 
 
 async def _last_task_id(ctx: ToolContext) -> int:
-    result = await ctx.call(
-        "list_objects",
-        params={
-            "objectID": TASK_TYPE,
-            "sort": "id",
-            "sortDir": "desc",
-            "range": 1,
-            "listFields": "id",
-        },
+    result = await ctx.api.list_objects(
+        object_id=TASK_TYPE, sort="id", sort_dir="desc", range_=1, list_fields="id"
     )
     rows = [r for r in (result.data or []) if isinstance(r, dict)]
     return record_id(rows[0]) if rows else 0
@@ -546,13 +537,13 @@ async def assign_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     if owner is not None:
         await _check_owner(ctx, owner)
     before = await _last_task_id(ctx)
-    spec: dict[str, Any] = {"id": message_id}
+    spec: TaskAssignMessage = {"id": message_id}
     if due is not None:
         spec["due_date"] = due
     if owner is not None:
         spec["task_owner"] = owner
-    await ctx.call(
-        "assign_task", body={"object_type_id": type_meta.type_id, "ids": ids, "message": spec}
+    await ctx.api.assign_task(
+        body={"object_type_id": type_meta.type_id, "message": spec, "ids": ids}
     )
     out: dict[str, Any] = {
         "object_type_id": type_meta.type_id,

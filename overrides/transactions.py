@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ontraport_mcp.context import ToolContext
+from ontraport_mcp.domain.offers import UNIT_ADVERB, BuiltOffer, format_money, money, prepare
+from ontraport_mcp.domain.records import as_int, get_record, iso, to_epoch
 from ontraport_mcp.errors import InvalidArguments, NotFound, OutcomeUnknown, Refused
-from ontraport_mcp.offers import UNIT_ADVERB, BuiltOffer, format_money, money, prepare
-from ontraport_mcp.records import as_int, get_record, iso, to_epoch
-from ontraport_mcp.registry import Plan, override
+from ontraport_mcp.generated.api import OntraportApi, ProcessManualRequest, RefundTransactionsBody
+from ontraport_mcp.runtime.context import ToolContext
+from ontraport_mcp.runtime.registry import Plan, override
 
 from .cleaner import clean
 from .commerce_reads import (
@@ -28,8 +29,10 @@ from .commerce_reads import (
     INVOICE,
     INVOICE_STATUS,
     amount_of,
+    as_offer,
     card_label,
     contact_cards,
+    id_of,
     invoice_contact,
     invoice_status,
     load_invoice,
@@ -202,8 +205,10 @@ async def invoice_state(ctx: ToolContext, invoice_id: int, action: str) -> Invoi
     )
 
 
-def selection(invoice_id: int) -> dict[str, Any]:
-    return {"objectID": INVOICE, "ids": [invoice_id]}
+def selection(invoice_id: int) -> RefundTransactionsBody:
+    """One invoice, as the bulk transaction writes select it (refund, void, write off, rerun,
+    resend: the spec gives their bodies one shape, so this type fits each of them)."""
+    return {"ids": [invoice_id], "objectID": INVOICE}
 
 
 # ------------------------------------------------------------------------------ refund
@@ -216,7 +221,7 @@ async def plan_refund(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 @override("refund_transaction", plan=plan_refund)
 async def refund_transaction(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     st = await invoice_state(ctx, int(args["id"]), "refund")
-    result = await ctx.call("refund_transactions", body=selection(st.id))
+    result = await ctx.api.refund_transactions(body=selection(st.id))
     after = await load_invoice(ctx, st.id)
     out = st.result(
         after,
@@ -241,7 +246,7 @@ async def plan_void(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 @override("void_transaction", plan=plan_void)
 async def void_transaction(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     st = await invoice_state(ctx, int(args["id"]), "void")
-    result = await ctx.call("void_transactions", body=selection(st.id))
+    result = await ctx.api.void_transactions(body=selection(st.id))
     after = await load_invoice(ctx, st.id)
     return st.result(
         after,
@@ -263,7 +268,7 @@ async def plan_write_off(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 @override("write_off_transaction", plan=plan_write_off)
 async def write_off_transaction(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     st = await invoice_state(ctx, int(args["id"]), "writeOff")
-    result = await ctx.call("write_off_transactions", body=selection(st.id))
+    result = await ctx.api.write_off_transactions(body=selection(st.id))
     after = await load_invoice(ctx, st.id)
     return st.result(
         after,
@@ -305,8 +310,8 @@ async def mark_transaction_paid(ctx: ToolContext, args: dict[str, Any]) -> dict[
     paid_on = _paid_on(args)
     st = await invoice_state(ctx, int(args["id"]), "markPaid")
     method = str(args.get("method") or "other")
-    result = await ctx.call(
-        "mark_transaction_paid", body={"id": st.id, "type": MARK_PAID_TYPES[method]}
+    result = await ctx.api.mark_transaction_paid(
+        body={"id": st.id, "type": MARK_PAID_TYPES[method]}
     )
     after = await load_invoice(ctx, st.id)
     note = (
@@ -359,7 +364,7 @@ async def plan_rerun(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 async def rerun_transaction(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     st = await invoice_state(ctx, int(args["id"]), "rerun")
     card = await _rerun_card(ctx, st)
-    result = await ctx.call("rerun_transactions", body=selection(st.id))
+    result = await ctx.api.rerun_transactions(body=selection(st.id))
     after = await load_invoice(ctx, st.id)
     declined = invoice_status(after) != "paid"
     outcome = (
@@ -380,14 +385,15 @@ async def rerun_transaction(ctx: ToolContext, args: dict[str, Any]) -> dict[str,
 
 
 # ------------------------------------------------------------------------------ convert
-def _convert_action(args: dict[str, Any]) -> tuple[str, str]:
-    if args["to"] == "collections":
-        return "convertToCollections", "convert_to_collections"
-    return "convertToDecline", "convert_to_decline"
+# convert_transaction's `to` -> the TRANSITIONS action and the API call that makes it
+CONVERSIONS = {
+    "collections": ("convertToCollections", OntraportApi.convert_to_collections),
+    "decline": ("convertToDecline", OntraportApi.convert_to_decline),
+}
 
 
 async def plan_convert(ctx: ToolContext, args: dict[str, Any]) -> Plan:
-    action, _ = _convert_action(args)
+    action, _ = CONVERSIONS[args["to"]]
     st = await invoice_state(ctx, int(args["id"]), action)
     after = TRANSITIONS[action].after
     return st.plan(
@@ -398,9 +404,9 @@ async def plan_convert(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 
 @override("convert_transaction", plan=plan_convert)
 async def convert_transaction(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    action, operation = _convert_action(args)
+    action, convert = CONVERSIONS[args["to"]]
     st = await invoice_state(ctx, int(args["id"]), action)
-    result = await ctx.call(operation, body={"id": st.id})
+    result = await convert(ctx.api, body={"id": st.id})
     after = await load_invoice(ctx, st.id)
     return st.result(
         after,
@@ -476,16 +482,16 @@ async def plan_process(ctx: ToolContext, args: dict[str, Any]) -> Plan:
 @override("process_transaction", plan=plan_process)
 async def process_transaction(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     charge = await charge_setup(ctx, args)
-    body: dict[str, Any] = {
+    body: ProcessManualRequest = {
         "contact_id": charge.contact_id,
         "chargeNow": "chargeNow",
-        "gateway_id": as_int(charge.gateway.get("id")),
-        "cc_id": as_int(charge.card.get("id")),
-        "offer": charge.offer.api(),
+        "offer": as_offer(charge.offer.api()),
+        "gateway_id": id_of(charge.gateway, "payment gateway"),
+        "cc_id": id_of(charge.card, "card"),
     }
     if args.get("external_order_id"):
         body["external_order_id"] = args["external_order_id"]
-    result = await ctx.call("process_manual_transaction", body=body)
+    result = await ctx.api.process_manual_transaction(body=body)
     data = clean(result.data)
     data = data if isinstance(data, dict) else {}
     declined = as_int(data.get("result_code")) not in (0, None) or (
@@ -556,10 +562,10 @@ async def log_offline_purchase(ctx: ToolContext, args: dict[str, Any]) -> dict[s
     when = _sale_date(args)
     contact = await contact_of(ctx, contact_id)
     built = await valid_offer(ctx, args["offer"])
-    body: dict[str, Any] = {
+    body: ProcessManualRequest = {
         "contact_id": contact_id,
         "chargeNow": "chargeLog",
-        "offer": built.api(),
+        "offer": as_offer(built.api()),
     }
     if when is not None:
         body["trans_date"] = when * 1000  # milliseconds (API.md §3.8)
@@ -577,7 +583,7 @@ async def log_offline_purchase(ctx: ToolContext, args: dict[str, Any]) -> dict[s
     )
     if note:
         body["internal_note"] = note  # accepted by processManual per PEER (unconfirmed)
-    result = await ctx.call("process_manual_transaction", body=body)
+    result = await ctx.api.process_manual_transaction(body=body)
     data = clean(result.data)
     data = data if isinstance(data, dict) else {}
     invoice_id = as_int(data.get("invoice_id"))

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread
+from tests.server_thread import ServerThread
 
-pytest_plugins = ["ontraport_mcp.sandbox.pytest_plugin"]
+pytest_plugins = ["tests.sandbox_plugin"]
 
 
 @pytest.fixture
@@ -19,7 +22,32 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir() -> Iterator[str]:
+    """Every server of the run (and every subprocess) keeps its state under a temporary folder,
+    never in $HOME; removed at the end.  The per-account request budget (180 a minute by
+    default, shared by the whole run's servers since they serve one sandbox account) is lifted:
+    the tests of the governor set their own."""
+    folder = tempfile.mkdtemp(prefix="ontraport-mcp-tests-")
+    values = {"ONTRAPORT_DATA_DIR": folder, "ONTRAPORT_RATE_LIMIT_PER_MINUTE": TEST_RATE_BUDGET}
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    yield folder
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+TEST_RATE_BUDGET = "1000000"
+
+
 def server_settings(upstream: str, **overrides: object) -> Settings:
+    """Settings of a test server: its own data directory (state store, OAuth state), so no two
+    servers share a duplicate guard or a confirmation by accident, and nothing lands in $HOME."""
+    overrides.setdefault("data_dir", tempfile.mkdtemp(prefix="ontraport-mcp-test-"))
     settings = Settings(base_url=upstream, audit_log="off", **overrides)  # type: ignore[arg-type]
     return settings
 

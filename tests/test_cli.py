@@ -9,6 +9,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,15 @@ import pytest
 
 from ontraport_mcp.cli import SERVE_FLAGS
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import connect
 from tests.clients.test_stdio_config import README, config_block
+from tests.server_thread import connect
 
 CLI = [sys.executable, "-m", "ontraport_mcp"]
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("ONTRAPORT_")}
+# no ONTRAPORT_* setting leaks in, and state stays out of $HOME
+CLEAN_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("ONTRAPORT_")},
+    "ONTRAPORT_DATA_DIR": tempfile.mkdtemp(prefix="ontraport-mcp-cli-"),
+}
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -49,6 +54,46 @@ def test_single_account_http_without_a_token_refuses_to_start_in_one_line():
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "ONTRAPORT_MCP_TOKEN" in lines[0], done.stderr
     assert "k" not in lines[0].split("ONTRAPORT_")[0]  # the key's value is not echoed
+
+
+def test_a_short_request_state_key_is_a_one_line_refusal_that_echoes_nothing():
+    env = {**CLEAN_ENV, "ONTRAPORT_REQUEST_STATE_KEYS": "tooshort-secret"}
+    done = _run(["serve", "--port", "0"], env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "32 bytes" in lines[0] and "tooshort" not in lines[0], done.stderr
+
+
+def test_grants_lists_and_refuses_what_it_does_not_know():
+    listed = _run(["grants", "list"])
+    assert listed.returncode == 0 and "no OAuth grants" in listed.stdout, listed.stderr
+    unknown = _run(["grants", "revoke", "no-such-grant"])
+    assert unknown.returncode == 1 and not unknown.stderr.count("Traceback")
+
+
+def test_json_logs_are_one_object_per_line():
+    """``--log-format json``: every stderr line is a JSON object (uvicorn's own included)."""
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--sandbox", "--port", "0", "--log-format", "json", "--log-level", "INFO"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=CLEAN_ENV,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"serving MCP at (\S+)", first)
+        assert url is not None, first
+        httpx.get(url.group(1).replace("/mcp", "/health"), timeout=5)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines, "INFO logging wrote nothing"
+    for line in lines:
+        entry = json.loads(line)
+        assert {"time", "level", "logger", "message"} <= set(entry), line
 
 
 def test_a_port_in_use_is_a_one_line_refusal():

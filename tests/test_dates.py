@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from ontraport_mcp.conditions import ConditionError, fields_from_meta, parse_condition
-from ontraport_mcp.dates import DATE_CHOICES, DATE_FORMS_TEXT, MAX_DATE_LENGTH, parse_date
+from ontraport_mcp.domain.conditions import ConditionError, fields_from_meta, parse_condition
+from ontraport_mcp.domain.dates import DATE_CHOICES, DATE_FORMS_TEXT, MAX_DATE_LENGTH, parse_date
+from ontraport_mcp.domain.records import to_epoch
 from ontraport_mcp.errors import InvalidArguments
-from ontraport_mcp.records import to_epoch
 
 NOW = datetime(2024, 3, 15, 12, 30, 45, tzinfo=UTC)
 MIDNIGHT = 1710460800

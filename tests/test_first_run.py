@@ -20,8 +20,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from ontraport_mcp.testing import connect
 from tests.clients.test_stdio_config import README, config_block
+from tests.server_thread import connect
 from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 ROOT = Path(__file__).resolve().parents[1]

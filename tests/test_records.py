@@ -2,8 +2,8 @@
 
 import pytest
 
+from ontraport_mcp.domain.records import and_conditions, clause, iso
 from ontraport_mcp.errors import InvalidArguments
-from ontraport_mcp.records import and_conditions, clause, iso
 
 A, B, C, D = (clause(f, "=", 1) for f in ("a", "b", "c", "d"))
 

@@ -25,11 +25,11 @@ import anyio
 import pytest
 
 from ontraport_mcp.generated.tools import TOOLS
-from ontraport_mcp.manifest import NOTE_TOOL
+from ontraport_mcp.runtime.manifest import NOTE_TOOL
+from ontraport_mcp.runtime.schema_rules import name_problems, schema_problems
+from ontraport_mcp.runtime.toolspec import CLASS_ANNOTATIONS
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.schema_rules import name_problems, schema_problems
-from ontraport_mcp.testing import ServerThread, connect
-from ontraport_mcp.toolspec import CLASS_ANNOTATIONS
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import CUSTOM_TYPES, STATIC_TOOLS, TOOLS_PER_OBJECT
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"

@@ -12,7 +12,6 @@ import pytest
 from ontraport_mcp.sandbox.config import SandboxConfig
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread
 from tests.clients.harness import (
     BAD_ARGUMENTS,
     Compat,
@@ -20,6 +19,7 @@ from tests.clients.harness import (
     facade_error,
     require_clients,
 )
+from tests.server_thread import ServerThread
 
 
 @pytest.fixture(scope="module")

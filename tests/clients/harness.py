@@ -37,15 +37,15 @@ import httpx
 import jsonschema
 import pytest
 
-from ontraport_mcp.meta import CUSTOM_OBJECT_MIN_ID
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.testing import ServerThread
+from ontraport_mcp.upstream.meta import CUSTOM_OBJECT_MIN_ID
 from tests.clients.install import (
     INSPECTOR_ENTRY,
     INSTALL_HINT,
     NODE_MODULES,
     installed,
 )
+from tests.server_thread import ServerThread
 
 TS_SCRIPT = Path(__file__).parent / "ts_scenario.mjs"
 INSPECTOR_MIN_NODE = (22, 19)
@@ -355,7 +355,7 @@ def expected_tool_names(sandbox_url: str, headers: dict[str, str]) -> set[str]:
     """What the catalog says this account lists: the static tools plus four per custom object
     of the account's live ``/objects/meta`` (manifest.py; the seeded account is under the cap)."""
     from ontraport_mcp.generated.tools import TOOLS
-    from ontraport_mcp.manifest import CUSTOM_KINDS, slug
+    from ontraport_mcp.runtime.manifest import CUSTOM_KINDS, slug
 
     meta = httpx.get(
         f"{sandbox_url}/objects/meta", headers=headers, params={"format": "byId"}, timeout=10

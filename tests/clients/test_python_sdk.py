@@ -8,7 +8,6 @@ from importlib.metadata import version
 
 import pytest
 
-from ontraport_mcp.testing import connect
 from tests.clients.harness import (
     Compat,
     accept_elicitation,
@@ -18,6 +17,7 @@ from tests.clients.harness import (
     run_python_session,
     token_session,
 )
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 ERAS = pytest.mark.parametrize(

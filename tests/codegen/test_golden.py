@@ -42,8 +42,9 @@ def test_generated_output_compiles_and_imports(tmp_path):
         [
             sys.executable,
             "-c",
-            "import pkg.generated.client.api.objects.get_object as m, "
-            "pkg.generated.models.objects as o; print(o.Contact(priority='8').priority.name)",
+            "import inspect, pkg.generated.api as a; "
+            "print(sorted(a.OPERATIONS)[0], "
+            "list(inspect.signature(a.OntraportApi.get_object).parameters)[1:])",
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -51,5 +52,5 @@ def test_generated_output_compiles_and_imports(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "HIGH_8"
+    assert proc.stdout.strip() == "delete_object ['id', 'object_id']"
     assert importlib.util.find_spec("codegen") is not None

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ontraport_mcp.generated.tools import TOOLS
-from ontraport_mcp.manifest import CUSTOM_KINDS, build_manifest, to_wire
-from ontraport_mcp.meta import AccountMeta
-from ontraport_mcp.registry import build_registry, load_overrides
+from ontraport_mcp.runtime.manifest import CUSTOM_KINDS, build_manifest, to_wire
+from ontraport_mcp.runtime.registry import build_registry, load_overrides
+from ontraport_mcp.upstream.meta import AccountMeta
 
 # The static listing (48 tools, compact JSON of their wire form, as ``static_listing`` measures
 # it) on 2026-12-07, before every argument had a description: 55,047 bytes, ≈ 13.8k tokens

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from ontraport_mcp.generated.tools import TOOLS
-from ontraport_mcp.testing import connect
 from tests.commerce.cm_util import ADA, CARLA, Env, ask, call_ok, elicitation
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 _n = itertools.count(1)

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from ontraport_mcp.testing import connect
 from tests.commerce.cm_util import (
     ADA,
     BEN,
@@ -21,6 +20,7 @@ from tests.commerce.cm_util import (
     call_ok,
     confirmed,
 )
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 CONSULTING = {"products": [{"product_id": 7, "price": 500}]}

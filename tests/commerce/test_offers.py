@@ -1,4 +1,4 @@
-"""The typed offer builder (ontraport_mcp.offers) and validate_offer."""
+"""The typed offer builder (ontraport_mcp.domain.offers) and validate_offer."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from ontraport_mcp.offers import Catalog, OfferSpec, build, format_money, recurring_charge
-from ontraport_mcp.testing import connect
+from ontraport_mcp.domain.offers import Catalog, OfferSpec, build, format_money, recurring_charge
 from tests.commerce.cm_util import Env, call_err, call_ok
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 

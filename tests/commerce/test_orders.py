@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from ontraport_mcp.testing import connect
 from tests.commerce.cm_util import (
     ADA,
     PAST_DUE_ORDER,
@@ -17,6 +16,7 @@ from tests.commerce.cm_util import (
     confirmed,
     environment,
 )
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 

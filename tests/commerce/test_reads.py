@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from ontraport_mcp.testing import connect
 from tests.commerce.cm_util import (
     ADA,
     BEN,
@@ -19,6 +18,7 @@ from tests.commerce.cm_util import (
     call_err,
     call_ok,
 )
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 

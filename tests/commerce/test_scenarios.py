@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from ontraport_mcp.testing import connect
 from tests.commerce.cm_util import Env, call_ok, confirmed, elicitation
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 DAY = 86400

@@ -13,7 +13,6 @@ import pytest
 from ontraport_mcp.overrides.commerce_reads import INVOICE_STATUS
 from ontraport_mcp.overrides.transactions import TRANSITIONS
 from ontraport_mcp.sandbox.commerce import INVOICE_TRANSITIONS
-from ontraport_mcp.testing import connect
 from tests.commerce.cm_util import (
     ADA,
     BEN,
@@ -32,6 +31,7 @@ from tests.commerce.cm_util import (
     call_err,
     confirmed,
 )
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 

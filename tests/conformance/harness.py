@@ -20,8 +20,8 @@ from typing import Any
 import uvicorn
 
 from ontraport_mcp.sandbox.testing import free_port
-from ontraport_mcp.server import build_app
 from ontraport_mcp.settings import Settings
+from ontraport_mcp.transport.app import build_app
 
 PACKAGE = "@modelcontextprotocol/conformance@0.1.16"
 PREFIX = Path(sys.prefix) / "conformance"

@@ -14,7 +14,7 @@ import httpx
 
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread
+from tests.server_thread import ServerThread
 from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 CHECKS = ",".join(

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from ontraport_mcp.sandbox.config import SandboxConfig
-from ontraport_mcp.sandbox.pytest_plugin import TEST_RATE_LIMIT
 from ontraport_mcp.sandbox.testing import SandboxServer
+from tests.sandbox_plugin import TEST_RATE_LIMIT
 
-# ``sandbox`` / ``fresh_sandbox`` come from ontraport_mcp.sandbox.pytest_plugin (registered in tests/conftest.py).
+# ``sandbox`` / ``fresh_sandbox`` come from tests.sandbox_plugin (registered in tests/conftest.py).
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.sandbox.sbx_util import cond, err, ok
+from tests.snapshots.catalog_facts import CUSTOM_TYPES
 
 
 def ids(rows: list[dict]) -> list[int]:
@@ -165,9 +166,9 @@ def test_group_id(ro: httpx.Client) -> None:
     assert {r["id"] for r in members} == {r["id"] for r in ca}
     group = ok(ro.get("/Group", params={"id": 1}))
     assert json.loads(group["condition"])[0]["field"]["field"] == "state"
-    err(ro.get("/Contacts", params={"group_id": 4}), 400)  # group 4 is a group of students (10000)
+    err(ro.get("/Contacts", params={"group_id": 4}), 400)  # group 4 is a group of students
     err(ro.get("/Contacts", params={"group_id": 999}), 404)
-    students = ok(ro.get("/objects", params={"objectID": 10000, "group_id": 4}))
+    students = ok(ro.get("/objects", params={"objectID": CUSTOM_TYPES["Student"], "group_id": 4}))
     assert students and all(s["f1602"] == "602" for s in students)
 
 

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from tests.sandbox.sbx_util import cond, err, ok, spec, spec_validator
+from tests.snapshots.catalog_facts import CUSTOM_TYPES
 
 TAG_MSG = "The tag is now being processed."
 SUB_MSG = "The subscription is now being processed."
@@ -126,8 +127,13 @@ def test_tags_by_name_create_missing_tags(api: httpx.Client) -> None:
     assert ok(r) == TAG_MSG
     assert tag_rows(api, a) == [new[0]["tag_id"]]
     # tags for a custom object are per type
-    ok(api.put("/objects/tagByName", json={"objectID": 10002, "ids": [1], "add_names": ["Fleet"]}))
-    assert "11" in tag_rows(api, "1", 10002)
+    ok(
+        api.put(
+            "/objects/tagByName",
+            json={"objectID": CUSTOM_TYPES["Vehicle"], "ids": [1], "add_names": ["Fleet"]},
+        )
+    )
+    assert "11" in tag_rows(api, "1", CUSTOM_TYPES["Vehicle"])
 
 
 def test_records_by_tag(api: httpx.Client) -> None:

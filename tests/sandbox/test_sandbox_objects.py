@@ -7,6 +7,9 @@ import json
 import httpx
 
 from tests.sandbox.sbx_util import cond, err, ok
+from tests.snapshots.catalog_facts import CUSTOM_TYPES
+
+STUDENT, PROPERTY, VEHICLE = (CUSTOM_TYPES[n] for n in ("Student", "Property", "Vehicle"))
 
 
 def test_create_returns_flat_record_and_update_returns_attrs(api: httpx.Client) -> None:
@@ -140,39 +143,39 @@ def test_get_by_email(api: httpx.Client) -> None:
     ) == {"id": "4"}
     err(api.get("/object/getByEmail", params={"objectID": 0, "email": "nobody@example.com"}), 404)
     err(api.get("/object/getByEmail", params={"objectID": 0, "email": "not an email"}), 404)
-    student = ok(api.get("/objects", params={"objectID": 10000, "range": 1}))[0]
+    student = ok(api.get("/objects", params={"objectID": STUDENT, "range": 1}))[0]
     assert ok(
-        api.get("/object/getByEmail", params={"objectID": 10000, "email": student["f1607"]})
+        api.get("/object/getByEmail", params={"objectID": STUDENT, "email": student["f1607"]})
     ) == {"id": student["id"]}
     err(api.get("/object/getByEmail", params={"objectID": 14, "email": "a@example.com"}), 400)
 
 
 def test_bulk_delete_is_truthful(api: httpx.Client) -> None:
     made = [
-        ok(api.post("/objects", json={"objectID": 10001, "f1620": f"Bulk {i}", "f1622": "622"}))[
+        ok(api.post("/objects", json={"objectID": PROPERTY, "f1620": f"Bulk {i}", "f1622": "622"}))[
             "id"
         ]
         for i in range(3)
     ]
     assert (
-        ok(api.delete("/objects", params={"objectID": 10001, "ids": ",".join(made[:2])}))
+        ok(api.delete("/objects", params={"objectID": PROPERTY, "ids": ",".join(made[:2])}))
         == "Deleted"
     )
-    remaining = {r["id"] for r in ok(api.get("/objects", params={"objectID": 10001}))}
+    remaining = {r["id"] for r in ok(api.get("/objects", params={"objectID": PROPERTY}))}
     assert made[2] in remaining and not set(made[:2]) & remaining
-    assert ok(api.delete("/objects", params={"objectID": 10001, "ids": "999999"})) == "Deleted"
+    assert ok(api.delete("/objects", params={"objectID": PROPERTY, "ids": "999999"})) == "Deleted"
     # DELETE with a JSON body (merged with the query string)
     r = api.request(
         "DELETE",
         "/objects",
-        params={"objectID": 10001},
+        params={"objectID": PROPERTY},
         json={"condition": cond(("f1620", "LIKE", "Bulk%"))},
     )
     assert ok(r) == "Deleted"
-    assert made[2] not in {r["id"] for r in ok(api.get("/objects", params={"objectID": 10001}))}
+    assert made[2] not in {r["id"] for r in ok(api.get("/objects", params={"objectID": PROPERTY}))}
     # no criteria at all: really everything of that type
-    assert ok(api.delete("/objects", params={"objectID": 10001})) == "Deleted"
-    assert ok(api.get("/objects/getInfo", params={"objectID": 10001}))["count"] == "0"
+    assert ok(api.delete("/objects", params={"objectID": PROPERTY})) == "Deleted"
+    assert ok(api.get("/objects/getInfo", params={"objectID": PROPERTY}))["count"] == "0"
 
 
 def test_delete_contact_removes_memberships(api: httpx.Client) -> None:
@@ -216,9 +219,9 @@ def test_delete_contact_removes_memberships(api: httpx.Client) -> None:
 
 def test_meta_formats_and_filters(api: httpx.Client) -> None:
     by_id = ok(api.get("/objects/meta"))
-    assert by_id["0"]["name"] == "Contact" and "10002" in by_id and "2" not in by_id
+    assert by_id["0"]["name"] == "Contact" and str(VEHICLE) in by_id and "2" not in by_id
     assert by_id["0"]["fields"]["f1548"]["options"]["301"] == "Gardening"
-    assert by_id["0"]["fields"]["f1612"]["parent_object"] == "10002"
+    assert by_id["0"]["fields"]["f1612"]["parent_object"] == str(VEHICLE)
     assert list(ok(api.get("/objects/meta", params={"objectID": 46, "format": "byId"}))) == ["46"]
     by_name = ok(api.get("/objects/meta", params={"format": "byName"}))
     assert by_name["Invoice"]["fields"]["total"]["type"] == "price"

@@ -5,9 +5,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ontraport_mcp.executor import error_payload
+from ontraport_mcp.runtime.executor import error_payload
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread, connect
+from tests.server_thread import ServerThread, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -32,8 +32,11 @@ def test_missing_credentials_get_401_and_no_upstream_call(mcp_server, sandbox, p
         method, mcp_server.root + path, json=INIT if method == "POST" else None, headers=ACCEPT
     )
     assert response.status_code == 401
-    body = response.json()
-    assert body["error"] == "unauthorized" and "Api-Key" in body["message"]
+    error = response.json()["error"]  # a JSON-RPC error: the body was not read, so no id
+    assert error["data"]["reason"] == "unauthorized" and "Api-Key" in error["message"]
+    # where an OAuth client starts: the protected-resource metadata (RFC 9728)
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ") and "resource_metadata=" in challenge
     assert sandbox.requests() == []
 
 
@@ -188,7 +191,7 @@ def test_single_account_mode_without_token_refuses_everyone(sandbox):
             server.url, json=INIT, headers={**ACCEPT, "Authorization": "Bearer x"}
         )
         assert response.status_code == 401
-        assert "ONTRAPORT_MCP_TOKEN" in response.json()["message"]
+        assert "ONTRAPORT_MCP_TOKEN" in response.json()["error"]["message"]
 
 
 def test_dns_rebinding_foreign_host_is_refused(mcp_server, creds):

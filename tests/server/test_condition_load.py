@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.testing import ServerThread
 from tests.conftest import server_settings
+from tests.server_thread import ServerThread
 
 ERA = "2026-07-28"
 CLIENTS = 4

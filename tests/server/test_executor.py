@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ontraport_mcp import audit, executor
 from ontraport_mcp.errors import InvalidArguments
 from ontraport_mcp.generated.tools import TOOLS
+from ontraport_mcp.runtime import audit, executor
 
 SPECS = {spec.name: spec for spec in TOOLS}
 
@@ -92,7 +92,7 @@ def test_integer_arguments_accept_numeric_strings():
 def test_a_pattern_error_never_shows_the_regex():
     """No catalog schema has a pattern today (dates went to the date parser); any that comes
     back is explained in words: its description, never the regex."""
-    from ontraport_mcp.toolspec import ToolSpec
+    from ontraport_mcp.runtime.toolspec import ToolSpec
 
     spec = ToolSpec(
         name="t",
@@ -143,12 +143,12 @@ def test_errors_quote_the_offending_value_instead_of_echoing_it():
 
 def test_every_error_result_is_bounded():
     long = InvalidArguments("x" * 50_000, details={"field": "f" * 10_000, "rule": "type"})
-    payload = executor.error_payload(executor._failure(long))
+    payload = executor.error_payload(executor.error_result(long))
     assert payload is not None
     assert len(payload["message"]) <= executor.MAX_MESSAGE_CHARS
     assert len(json.dumps(payload)) < 2 * executor.MAX_MESSAGE_CHARS
     listed = InvalidArguments("bad", details={"problems": [f"p{i}" for i in range(500)]})
-    problems = executor.error_payload(executor._failure(listed))["details"]["problems"]
+    problems = executor.error_payload(executor.error_result(listed))["details"]["problems"]
     assert problems[:3] == ["p0", "p1", "p2"] and problems[-1] == "… 480 more"
 
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.testing import ServerThread
 from tests.server.test_fastpath import FAST_CASES, _tokenless, pair  # noqa: F401 (fixture)
+from tests.server_thread import ServerThread
 
 ERA = "2025-11-25"
 

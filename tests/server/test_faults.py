@@ -3,9 +3,9 @@
 import httpx
 import pytest
 
-from ontraport_mcp.executor import error_payload
+from ontraport_mcp.runtime.executor import error_payload
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread, connect
+from tests.server_thread import ServerThread, connect
 
 pytestmark = pytest.mark.anyio
 

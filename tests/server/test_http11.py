@@ -11,8 +11,10 @@ import gzip
 import json
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -20,8 +22,10 @@ import trustme
 
 from ontraport_mcp.credentials import Credentials
 from ontraport_mcp.errors import OutcomeUnknown, UpstreamUnavailable
-from ontraport_mcp.http11 import ConnectionPool, SendError
-from ontraport_mcp.upstream import Upstream
+from ontraport_mcp.generated.api import OPERATIONS, OntraportApi
+from ontraport_mcp.upstream.client import Upstream
+from ontraport_mcp.upstream.http11 import ConnectionPool, SendError
+from ontraport_mcp.upstream.operation import Operation
 
 pytestmark = pytest.mark.anyio
 CREDS = Credentials(app_id="2_AppID_secret", api_key="key-very-secret")
@@ -327,9 +331,9 @@ async def test_a_write_whose_connection_breaks_is_sent_once_and_reported_as_unce
         upstream = Upstream(f"http://127.0.0.1:{server.port}/1")
         assert upstream.transport_name == "http11"
         with pytest.raises(OutcomeUnknown) as info:
-            await upstream.call("refund_transactions", CREDS, body={"ids": "1"})
+            await upstream.call(OPERATIONS["refund_transactions"], CREDS, {}, {"ids": "1"})
         with pytest.raises(UpstreamUnavailable) as read:
-            await upstream.call("list_objects", CREDS, params={"objectID": 0})
+            await upstream.call(OPERATIONS["list_objects"], CREDS, {"objectID": 0})
         await upstream.aclose()
     assert info.value.code == "outcome_unknown"
     assert "after a write was sent" in info.value.message
@@ -339,31 +343,83 @@ async def test_a_write_whose_connection_breaks_is_sent_once_and_reported_as_unce
     assert len(writes) == 1 and len(reads) == 3  # reads are retried, the write never is
 
 
-async def test_upstream_encodes_requests_exactly_like_httpx():
-    """Query strings, JSON and form bodies: the bytes httpx would have sent."""
-    upstream = Upstream("http://127.0.0.1:9/1")
-    cases = [
-        (
-            "list_objects",
-            {"objectID": 0, "condition": '[{"field":{"field":"x y"}}]', "range": 5},
-            None,
-        ),
-        ("create_object", None, {"objectID": 0, "firstname": "Zoë", "f1": True, "n": 1.5}),
-        ("add_tags", None, {"objectID": 0, "ids": "1,2", "add_list": "3"}),
-    ]
-    for op, params, body in cases:
-        request = upstream.build_request(op, params=params, body=body)
-        method, target, headers, content = upstream.encode(dict(request), CREDS)
-        kwargs = {k: v for k, v in request.items() if k in ("params", "json", "data")}
-        reference = httpx.Client(base_url="http://127.0.0.1:9/1").build_request(
-            request["method"], request["url"], headers=request.get("headers"), **kwargs
+FORM = "application/x-www-form-urlencoded"
+# the spec has no operation that takes a form only; the transport must still encode one right
+FORM_ONLY = Operation("form_only", "PUT", "/form", content_types=(FORM,))
+
+
+def _httpx_reference(method: str, target: str, **kwargs: object) -> httpx.Request:
+    """The request httpx would build: the encoding the transport promises to match."""
+    return httpx.Client(base_url="http://127.0.0.1:9/1").build_request(method, target, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_requests_are_encoded_on_the_wire_as_httpx_would():
+    """JSON and form bodies and query strings, as the test server received them over HTTP/1.1
+    (lists repeat the key, booleans are true/false, None values are left out, a typed method
+    sends the spec's defaults), each byte for byte what httpx would have sent."""
+    condition = '[{"field":{"field":"x y"}}]'
+    async with serve(ok) as server:
+        upstream = Upstream(f"http://127.0.0.1:{server.port}/1")
+
+        async def send(op: Operation, query: Mapping[str, Any], body: Mapping[str, Any] | None):
+            return await upstream.call(op, CREDS, query, body)
+
+        api = OntraportApi(send)
+        await api.create_object(
+            body={"objectID": 0}, fields={"firstname": "Zoë", "f1": True, "n": 1.5}
         )
-        assert method == reference.method
-        assert "http://127.0.0.1:9/1" + target == str(reference.url)
-        assert (content or b"") == reference.read()
-        assert headers.get("Content-Type") == reference.headers.get("Content-Type")
-        assert headers["Api-Key"] == "key-very-secret"
-    await upstream.aclose()
+        form = {"ids": [1, 2], "performAll": True, "searchNotes": False, "name": "Zoë x"}
+        await upstream.call(FORM_ONLY, CREDS, {}, form)
+        query = {
+            "objectID": 0,
+            "ids": None,
+            "listFields": ["id", "name"],
+            "count": True,
+            "condition": condition,
+        }
+        await upstream.call(OPERATIONS["list_objects"], CREDS, query)
+        await api.list_objects(object_id=0, count=True)
+        await upstream.aclose()
+    created, formed, listed, typed = server.requests
+
+    json_body = {"firstname": "Zoë", "f1": True, "n": 1.5, "objectID": 0}  # extra fields first
+    assert created.request_line == "POST /1/objects HTTP/1.1"
+    assert b"\r\nContent-Type: application/json\r\n" in created.head
+    assert created.body == '{"firstname":"Zoë","f1":true,"n":1.5,"objectID":0}'.encode()
+    assert created.body == _httpx_reference("POST", "/objects", json=json_body).read()
+
+    assert formed.request_line == "PUT /1/form HTTP/1.1"
+    assert f"\r\nContent-Type: {FORM}\r\n".encode() in formed.head
+    assert formed.body == b"ids=1&ids=2&performAll=true&searchNotes=false&name=Zo%C3%AB+x"
+    assert formed.body == _httpx_reference("PUT", "/form", data=form).read()
+
+    given = {k: v for k, v in query.items() if v is not None}
+    target = "/objects?objectID=0&listFields=id&listFields=name&count=true&condition=" + quote_plus(
+        condition
+    )
+    assert listed.request_line == f"GET /1{target} HTTP/1.1"
+    assert (
+        str(_httpx_reference("GET", "/objects", params=given).url)
+        == "http://127.0.0.1:9/1" + target
+    )
+    assert listed.body == b"" and b"Content-Type" not in listed.head
+
+    assert typed.request_line == "GET /1/objects?objectID=0&start=0&range=50&count=true HTTP/1.1"
+    for request in server.requests:
+        assert b"\r\nApi-Key: key-very-secret\r\n" in request.head
+
+
+async def test_an_operation_the_spec_takes_as_a_form_first_is_sent_as_a_form():
+    """markPaid and convertTo* take a form (API.md 3.8: "PUT form"); the spec lists the form
+    first and JSON second for them, and the request goes out in the spec's first media type."""
+    op = OPERATIONS["mark_transaction_paid"]
+    assert op.content_types[0] == FORM
+    _, target, headers, content = Upstream.encode(op, {}, {"id": 68, "type": 3}, CREDS)
+    assert (target, headers["Content-Type"], content) == (
+        "/transaction/markPaid",
+        FORM,
+        b"id=68&type=3",
+    )
 
 
 async def test_a_configured_proxy_routes_through_httpx(monkeypatch):

@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from ontraport_mcp.generated.tools import TOOLS
-from ontraport_mcp.meta import CUSTOM_OBJECT_MIN_ID
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread, connect
+from ontraport_mcp.upstream.meta import CUSTOM_OBJECT_MIN_ID
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import CUSTOM_TYPES, STATIC_TOOLS, STUDENT, TOOLS_PER_OBJECT
 
 pytestmark = pytest.mark.anyio

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from ontraport_mcp.executor import error_payload
-from ontraport_mcp.testing import connect
+from ontraport_mcp.runtime.executor import error_payload
+from tests.server_thread import connect
 from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 pytestmark = pytest.mark.anyio

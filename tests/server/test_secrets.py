@@ -5,9 +5,9 @@ import logging
 
 import pytest
 
-from ontraport_mcp import audit
+from ontraport_mcp.runtime import audit
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread, connect
+from tests.server_thread import ServerThread, connect
 
 pytestmark = pytest.mark.anyio
 

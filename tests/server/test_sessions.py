@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from ontraport_mcp.credentials import Credentials
-from ontraport_mcp.sessions import LightSession
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread, connect
+from ontraport_mcp.transport.sessions import LightSession
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 LIGHT = {}

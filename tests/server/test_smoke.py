@@ -1,6 +1,6 @@
 import pytest
 
-from ontraport_mcp.testing import connect
+from tests.server_thread import connect
 
 pytestmark = pytest.mark.anyio
 

@@ -14,11 +14,11 @@ import httpx
 import psutil
 import pytest
 
-from ontraport_mcp.manifest import NOTE_TOOL
+from ontraport_mcp.runtime.manifest import NOTE_TOOL
 from ontraport_mcp.sandbox.testing import SandboxServer
 from ontraport_mcp.settings import Settings
-from ontraport_mcp.testing import ServerThread, connect
 from tests.server.test_sessions import BASE, _init, vouch
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import STATIC_TOOLS
 
 FACADE_JSON = {"Content-Type": "application/json"}

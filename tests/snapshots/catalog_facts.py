@@ -12,8 +12,8 @@ from importlib.resources import files
 from typing import Any
 
 from ontraport_mcp.generated.tools import TOOLS
-from ontraport_mcp.manifest import CUSTOM_KINDS
-from ontraport_mcp.meta import CUSTOM_OBJECT_MIN_ID
+from ontraport_mcp.runtime.manifest import CUSTOM_KINDS
+from ontraport_mcp.upstream.meta import CUSTOM_OBJECT_MIN_ID
 
 STATIC_TOOLS = len(TOOLS)
 """Tools listed whatever the account: the catalog's static tools."""

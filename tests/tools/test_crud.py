@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from ontraport_mcp.executor import error_payload
+from ontraport_mcp.runtime.executor import error_payload
 from ontraport_mcp.sandbox.config import SandboxConfig
-from ontraport_mcp.sandbox.pytest_plugin import TEST_RATE_LIMIT
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.testing import ServerThread, connect
 from tests.conftest import server_settings
+from tests.sandbox_plugin import TEST_RATE_LIMIT
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,
@@ -143,7 +143,7 @@ async def test_saveorupdate_creates_then_updates_in_place(server, headers, sbx, 
             "email": email,
             "title": "CTO",
             "lastname": "",
-            "ignore_blanks": "true",
+            "ignore_blanks": True,
         }
     stored = get_record(api, 0, first["id"])
     assert (stored["title"], stored["lastname"], stored["f1551"]) == ("CTO", "Okafor", "1")

@@ -1,5 +1,5 @@
 """Date phrases end to end, through the MCP client: a date argument and a condition value read
-``7 days ago`` the same way (one parser, ``ontraport_mcp.dates``), and a bad date comes back as a
+``7 days ago`` the same way (one parser, ``ontraport_mcp.domain.dates``), and a bad date comes back as a
 structured error that lists the accepted forms in words, never a regex.
 
 The Student custom object's ``enrollment_date`` (a ``fulldate`` field) is a date argument of
@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ontraport_mcp.dates import DATE_FORMS_TEXT
+from ontraport_mcp.domain.dates import DATE_FORMS_TEXT
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.testing import ServerThread, connect
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import check_error, get_record, uniq
 

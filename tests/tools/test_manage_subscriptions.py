@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ontraport_mcp.testing import connect
+from tests.server_thread import connect
 from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ontraport_mcp.testing import ServerThread, connect
 from tests.conftest import server_settings
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from ontraport_mcp.executor import error_payload
+from ontraport_mcp.runtime.executor import error_payload
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.testing import ServerThread, connect
 from tests.conftest import server_settings
+from tests.server_thread import ServerThread, connect
 from tests.tools.tools_util import check_output, get_record, make_contact, make_record, writes
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ontraport_mcp.overrides.manage import _pause_supported
-from ontraport_mcp.testing import connect
+from tests.server_thread import connect
 from tests.tools.tools_util import (
     check_error,
     check_output,

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from ontraport_mcp.sandbox.config import SandboxConfig
-from ontraport_mcp.sandbox.pytest_plugin import TEST_RATE_LIMIT
 from ontraport_mcp.sandbox.testing import SandboxServer
-from ontraport_mcp.testing import ServerThread, connect
 from tests.conftest import server_settings
+from tests.sandbox_plugin import TEST_RATE_LIMIT
+from tests.server_thread import ServerThread, connect
 from tests.snapshots.catalog_facts import CUSTOM_TYPES, STUDENT
 from tests.tools.tools_util import check_error, check_output, clause, insert, ok, upstream
 

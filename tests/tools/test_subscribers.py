@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ontraport_mcp.testing import connect
+from tests.server_thread import connect
 from tests.snapshots.catalog_facts import STUDENT
 from tests.tools.tools_util import (
     check_error,

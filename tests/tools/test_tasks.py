@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ontraport_mcp.testing import connect
+from tests.server_thread import connect
 from tests.tools.tools_util import (
     check_error,
     check_output,

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator
 
-from ontraport_mcp.executor import error_payload
 from ontraport_mcp.generated.tools import TOOLS
+from ontraport_mcp.runtime.executor import error_payload
 from ontraport_mcp.sandbox.testing import SandboxServer
 
 SPECS = {spec.name: spec for spec in TOOLS}

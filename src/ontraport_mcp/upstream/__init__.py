@@ -1,0 +1,2 @@
+"""The Ontraport API: the transport under the generated client, and the per-account meta
+cache."""

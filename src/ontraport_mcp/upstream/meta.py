@@ -1,0 +1,182 @@
+"""Per-account ``/objects/meta``: fetched once, cached with a TTL, single-flight.
+
+Every ``tools/list`` needs the account's custom objects, and every generic tool resolves type
+names and fields; the account's 180-requests-a-minute budget must not pay for that each time.
+Concurrent callers on one account share one upstream request; a failure is never cached and
+never turned into a partial answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..credentials import Credentials
+from ..errors import InvalidArguments
+from ..generated.api import OntraportApi
+from .client import Upstream
+
+CUSTOM_OBJECT_MIN_ID = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class TypeMeta:
+    type_id: int
+    name: str
+    fields: Mapping[str, Mapping[str, Any]]
+    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def custom(self) -> bool:
+        return self.type_id >= CUSTOM_OBJECT_MIN_ID
+
+    @property
+    def recency(self) -> tuple[int, int]:
+        """Sort key for "most recently modified first": the type's dlm when meta carries one,
+        else its id (Ontraport assigns custom object ids in creation order)."""
+        for key in ("dlm", "date_modified", "date"):
+            value = self.raw.get(key)
+            if value not in (None, ""):
+                try:
+                    return int(float(str(value))), self.type_id
+                except ValueError:
+                    continue
+        return 0, self.type_id
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+# Names people use for built-in types whose meta name differs (normalised, singular and plural).
+TYPE_ALIASES: dict[str, int] = {
+    "automation": 140,
+    "automations": 140,
+    "campaign": 140,
+    "campaigns": 140,
+    "campaignbuilder": 140,
+    "invoice": 46,
+    "invoices": 46,
+    "transaction": 46,
+    "transactions": 46,
+    "sequencesubscriber": 8,
+    "sequencesubscribers": 8,
+    "tagsubscriber": 138,
+    "tagsubscribers": 138,
+    "openorder": 44,
+    "openorders": 44,
+    "card": 45,
+    "cards": 45,
+    "creditcard": 45,
+    "creditcards": 45,
+    "shippingtype": 64,
+    "shippingtypes": 64,
+    "log": 4,
+    "logs": 4,
+    "logitem": 4,
+    "logitems": 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMeta:
+    types: Mapping[int, TypeMeta]
+    fetched_at: float
+
+    @classmethod
+    def from_data(cls, data: Any) -> AccountMeta:
+        types: dict[int, TypeMeta] = {}
+        if isinstance(data, dict):
+            for key, entry in data.items():
+                try:
+                    type_id = int(key)
+                except (TypeError, ValueError):
+                    continue
+                if isinstance(entry, dict):
+                    raw_fields = entry.get("fields")
+                    fields: dict[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
+                    types[type_id] = TypeMeta(type_id, str(entry.get("name") or key), fields, entry)
+        return cls(types=types, fetched_at=time.monotonic())
+
+    @property
+    def custom_types(self) -> list[TypeMeta]:
+        return [t for t in self.types.values() if t.custom]
+
+    def resolve(self, object_type_id: int | None, object_type: str | None) -> TypeMeta | None:
+        """The type named by id or by name (singular, plural, case/space-insensitive)."""
+        if object_type_id is not None:
+            return self.types.get(object_type_id)
+        if not object_type:
+            return None
+        wanted = _norm(object_type)
+        alias = TYPE_ALIASES.get(wanted)
+        if alias is not None and alias in self.types:
+            return self.types[alias]
+        for meta in self.types.values():
+            name = _norm(meta.name)
+            if wanted in (name, name + "s", name + "es") or (
+                name.endswith("y") and wanted == name[:-1] + "ies"
+            ):
+                return meta
+        return None
+
+    def require(self, object_type_id: int | None, object_type: str | None) -> TypeMeta:
+        found = self.resolve(object_type_id, object_type)
+        if found is not None:
+            return found
+        if object_type_id is None and not object_type:
+            raise InvalidArguments("Give `object_type_id` (e.g. 0 for contacts) or `object_type`.")
+        known = ", ".join(
+            f"{t.type_id} {t.name}" for t in sorted(self.types.values(), key=lambda t: t.type_id)
+        )
+        label = object_type_id if object_type_id is not None else repr(object_type)
+        raise InvalidArguments(
+            f"Unknown object type {label}. Known types: {known[:800]}. "
+            "Use list_allowed_object_types to see what this account offers."
+        )
+
+
+class MetaCache:
+    """``/objects/meta`` per account with a TTL (0 disables caching) and single-flight."""
+
+    def __init__(self, upstream: Upstream, ttl_s: float = 300.0) -> None:
+        self._upstream = upstream
+        self._ttl_s = ttl_s
+        self._entries: dict[str, AccountMeta] = {}
+        self._inflight: dict[str, asyncio.Future[AccountMeta]] = {}
+        self.fetches = 0
+
+    async def get(self, credentials: Credentials) -> AccountMeta:
+        key = credentials.account_hash
+        cached = self._entries.get(key)
+        if cached is not None and time.monotonic() - cached.fetched_at < self._ttl_s:
+            return cached
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[AccountMeta] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            self.fetches += 1
+            api = OntraportApi(
+                lambda op, query, body: self._upstream.call(op, credentials, query, body)
+            )
+            result = await api.get_objects_meta(format_="byId")
+            meta = AccountMeta.from_data(result.data)
+            if self._ttl_s > 0:
+                self._entries[key] = meta
+            future.set_result(meta)
+            return meta
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody logs it twice
+            raise
+        finally:
+            self._inflight.pop(key, None)
+
+    def invalidate(self, credentials: Credentials) -> None:
+        self._entries.pop(credentials.account_hash, None)
