@@ -100,3 +100,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _WATCH.leaks:
         print("\nCREDENTIAL LEAK in log output:\n" + "\n".join(_WATCH.leaks))
         session.exitstatus = 1
+
+
+def missing_binary(message: str, *, module_level: bool = False) -> None:
+    """Skip a test that needs a program this machine lacks, with a message saying how to get
+    it; under CI (``ONTRAPORT_REQUIRE_BINARIES=1``, set by ``.ci/run`` after installing them)
+    fail instead, so that CI never passes by skipping."""
+    if os.environ.get("ONTRAPORT_REQUIRE_BINARIES") == "1":
+        pytest.fail(f"required in CI: {message}", pytrace=False)
+    pytest.skip(message, allow_module_level=module_level)

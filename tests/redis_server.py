@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import pytest
+from tests.conftest import missing_binary
 
 REDIS_SERVER = os.environ.get("REDIS_SERVER_BIN", "/usr/bin/redis-server")
 START_TIMEOUT_S = 10.0
@@ -75,7 +75,7 @@ class RedisServer:
         fail it when the server does not come up."""
         binary = redis_server_binary()
         if binary is None:
-            pytest.skip(
+            missing_binary(
                 "redis-server is not installed (apt-get install redis-server): "
                 "the Redis backend tests need a real server"
             )

@@ -14,6 +14,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from ontraport_mcp.sandbox.testing import SandboxServer, free_port
+from tests.conftest import missing_binary
 from tests.oauth.flow import OAuthApp, Served, authorize_params, exchange, new_verifier, register
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,10 +32,10 @@ FLAGS = (
 )
 
 if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-    pytest.skip(
+    missing_binary(
         f"headless Chromium tests need {CHROMIUM} and {CHROMEDRIVER} "
         "(Debian: apt-get install chromium chromium-driver)",
-        allow_module_level=True,
+        module_level=True,
     )
 webdriver = pytest.importorskip("selenium.webdriver", reason="pip install 'selenium>=4.20,<5'")
 from selenium.webdriver.common.by import By  # noqa: E402

@@ -55,10 +55,27 @@ class Transcript:
                 out.write("\n".join(self.lines) + "\n")
 
 
+class Person(Browser):
+    """The user at the consent page, noted in the transcript."""
+
+    def __init__(self, sandbox: SandboxServer, access: str, transcript: Transcript) -> None:
+        super().__init__(sandbox, access)
+        self.transcript = transcript
+
+    async def redirect(self, authorization_url: str) -> None:
+        await super().redirect(authorization_url)
+        assert self.result is not None
+        self.transcript.lines.append(
+            f"GET /authorize -> 200 (consent page); POST /authorize app_id, api_key, "
+            f"access={self.access} -> 303 with code, state and iss={self.result.iss}"
+        )
+
+
 async def test_read_grant_lists_reads_and_refuses_a_write(
     server: ServerThread, sandbox: SandboxServer
 ) -> None:
-    browser, storage, transcript = Browser(sandbox, "read"), MemoryStorage(), Transcript()
+    storage, transcript = MemoryStorage(), Transcript()
+    browser = Person(sandbox, "read", transcript)
     provider = _provider(server.root, browser, storage)
     async with httpx2.AsyncClient(
         auth=provider, timeout=30, event_hooks={"response": [transcript.response]}
@@ -69,6 +86,11 @@ async def test_read_grant_lists_reads_and_refuses_a_write(
                 "create_object", {"object_type_id": 0, "fields": {"firstname": "Ada"}}
             )
             read = await client.call_tool("get_objects", {"object_type_id": 0, "range": 1})
+    transcript.lines.append(
+        f"tools/list -> {len(listed)} tools, every one readOnlyHint: "
+        f"{all(t.annotations and t.annotations.read_only_hint for t in listed)}"
+    )
+    transcript.lines.append(f"tools/call create_object -> {refused.content[0].text}")  # type: ignore[union-attr]
     transcript.write()
 
     assert browser.visits == 1 and storage.tokens is not None
