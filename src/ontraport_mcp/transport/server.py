@@ -93,7 +93,7 @@ class OntraportMCP:
         self.services = Services(
             settings=settings,
             upstream=self.upstream,
-            meta=MetaCache(self.upstream, settings.meta_ttl_s),
+            meta=MetaCache(self.upstream, settings.meta_ttl_s, self.store),
             # confirmation tokens and the money duplicate guard, on the shared store
             confirmations=Confirmations(
                 self.store,

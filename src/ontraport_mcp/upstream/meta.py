@@ -9,6 +9,7 @@ never turned into a partial answer.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from typing import Any
 from ..credentials import Credentials
 from ..errors import InvalidArguments
 from ..generated.api import OntraportApi
+from ..state import Store, StoreUnavailable
 from .client import Upstream
 
 CUSTOM_OBJECT_MIN_ID = 10_000
@@ -140,14 +142,34 @@ class AccountMeta:
         )
 
 
-class MetaCache:
-    """``/objects/meta`` per account with a TTL (0 disables caching) and single-flight."""
+META_KEY = "meta:"  # + credential digest: the account's /objects/meta data, for the TTL
+META_LOCK_KEY = "meta-lock:"  # + credential digest: held while one process fetches
+META_LOCK_S = 15.0  # a holder that dies frees the fetch after this
+META_WAIT_S = 0.05
+META_WAIT_STEPS = 200  # at most ~10 s waiting for another process's fetch, then fetch here
 
-    def __init__(self, upstream: Upstream, ttl_s: float = 300.0) -> None:
+
+class MetaCache:
+    """``/objects/meta`` per credential with a TTL (0 disables caching), single-flight in this
+    process and, with a shared store, across processes and replicas.
+
+    With a store, the first process to need an account's types claims ``meta-lock:<digest>``
+    (atomic), fetches, and leaves the answer under ``meta:<digest>`` for the TTL; the others
+    read that copy, or wait (bounded) while the holder fetches.  A holder that fails or dies
+    leaves no copy: the lock lapses or is released and the next caller fetches for itself, and
+    a store that does not answer makes each process fetch on its own, as without a store.  Keyed
+    by the credential's digest, like the local cache: a key Ontraport refuses never reads the
+    types another key fetched."""
+
+    def __init__(
+        self, upstream: Upstream, ttl_s: float = 300.0, store: Store | None = None
+    ) -> None:
         self._upstream = upstream
         self._ttl_s = ttl_s
+        self._store = store
         self._entries: dict[str, AccountMeta] = {}
         self._inflight: dict[str, asyncio.Future[AccountMeta]] = {}
+        self._stale: set[str] = set()  # invalidated here: the store's copy is not to be read
         self.fetches = 0
 
     async def get(self, credentials: Credentials) -> AccountMeta:
@@ -161,12 +183,7 @@ class MetaCache:
         future: asyncio.Future[AccountMeta] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            self.fetches += 1
-            api = OntraportApi(
-                lambda op, query, body: self._upstream.call(op, credentials, query, body)
-            )
-            result = await api.get_objects_meta(format_="byId")
-            meta = AccountMeta.from_data(result.data)
+            meta = await self._shared(credentials)
             if self._ttl_s > 0:
                 self._entries[key] = meta
             future.set_result(meta)
@@ -178,5 +195,46 @@ class MetaCache:
         finally:
             self._inflight.pop(key, None)
 
+    async def _shared(self, credentials: Credentials) -> AccountMeta:
+        """The types from the store's copy, from the replica fetching them, or fetched here."""
+        if self._store is None or self._ttl_s <= 0:
+            return AccountMeta.from_data(await self._fetch(credentials))
+        copy_key = f"{META_KEY}{credentials.account_hash}"
+        lock_key = f"{META_LOCK_KEY}{credentials.account_hash}"
+        try:
+            if credentials.account_hash in self._stale:  # this process changed the types
+                data = await self._fetch(credentials)
+                await self._store.put(copy_key, json.dumps(data).encode(), ttl_s=self._ttl_s)
+                self._stale.discard(credentials.account_hash)
+                return AccountMeta.from_data(data)
+            for _step in range(META_WAIT_STEPS):
+                copy = await self._store.get(copy_key)
+                if copy is not None:
+                    return AccountMeta.from_data(json.loads(copy))
+                if await self._store.claim(lock_key, b"1", ttl_s=META_LOCK_S):
+                    try:
+                        data = await self._fetch(credentials)
+                        await self._store.put(
+                            copy_key, json.dumps(data).encode(), ttl_s=self._ttl_s
+                        )
+                    finally:
+                        await self._store.delete(lock_key)
+                    return AccountMeta.from_data(data)
+                await asyncio.sleep(META_WAIT_S)  # another process is fetching them
+        except StoreUnavailable:
+            pass  # each process on its own, as without a store
+        return AccountMeta.from_data(await self._fetch(credentials))
+
+    async def _fetch(self, credentials: Credentials) -> Any:
+        self.fetches += 1
+        api = OntraportApi(
+            lambda op, query, body: self._upstream.call(op, credentials, query, body)
+        )
+        return (await api.get_objects_meta(format_="byId")).data
+
     def invalidate(self, credentials: Credentials) -> None:
+        """Forget the account's types here (the store's copy lapses with its TTL; a process
+        that changed the types reads them again through ``get`` after this)."""
         self._entries.pop(credentials.account_hash, None)
+        if self._store is not None and len(self._stale) < 10_000:
+            self._stale.add(credentials.account_hash)
