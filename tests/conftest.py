@@ -45,9 +45,8 @@ TEST_RATE_BUDGET = "1000000"
 
 
 def server_settings(upstream: str, **overrides: object) -> Settings:
-    """Settings of a test server: its own data directory (state store, OAuth state), so no two
-    servers share a duplicate guard or a confirmation by accident, and nothing lands in $HOME."""
-    overrides.setdefault("data_dir", tempfile.mkdtemp(prefix="ontraport-mcp-test-"))
+    """Settings of a test server (``ServerThread`` gives each server a data directory of its
+    own unless ``data_dir`` or ``store`` is passed to share one)."""
     settings = Settings(base_url=upstream, audit_log="off", **overrides)  # type: ignore[arg-type]
     return settings
 

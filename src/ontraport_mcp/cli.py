@@ -109,16 +109,13 @@ WORKER_START_TIMEOUT_S = 60.0
 
 
 def _toolsets(text: str) -> list[str]:
-    """``--toolsets crud,query``: known names only (``settings.TOOLSET_NAMES``)."""
-    from .settings import TOOLSET_NAMES
+    """``--toolsets crud,query``: known names only, read as the variable is."""
+    from .settings import toolset_names
 
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in TOOLSET_NAMES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown toolset {', '.join(unknown) or '(none)'}; known: {', '.join(TOOLSET_NAMES)}"
-        )
-    return names
+    try:
+        return toolset_names(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 SHUTDOWN_GRACE_S = 5

@@ -110,16 +110,7 @@ class Settings(BaseSettings):
     @field_validator("toolsets", mode="before")
     @classmethod
     def _known_toolsets(cls, value: Any) -> list[str]:
-        if isinstance(value, str):
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else text.split(",")
-        names = [str(name).strip() for name in value if str(name).strip()]
-        unknown = [name for name in names if name not in TOOLSET_NAMES]
-        if unknown or not names:
-            raise ValueError(
-                f"unknown toolset {', '.join(unknown) or '(none)'}; known: {', '.join(TOOLSET_NAMES)}"
-            )
-        return names
+        return toolset_names(value)
 
     @field_validator("request_state_keys", mode="before")
     @classmethod
@@ -138,3 +129,19 @@ class Settings(BaseSettings):
         if self.api_key and self.app_id:
             return self.app_id.get_secret_value(), self.api_key.get_secret_value()
         return None
+
+
+def toolset_names(value: Any) -> list[str]:
+    """Toolsets from a comma-separated text, a JSON list text or a list: known names only
+    (``ValueError`` naming the unknown ones and the known ones).  The one reading of the
+    setting, for the variable and for ``--toolsets``."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.split(",")
+    names = [str(name).strip() for name in value if str(name).strip()]
+    unknown = [name for name in names if name not in TOOLSET_NAMES]
+    if unknown or not names:
+        raise ValueError(
+            f"unknown toolset {', '.join(unknown) or '(none)'}; known: {', '.join(TOOLSET_NAMES)}"
+        )
+    return names

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
-from ..runtime.dispatch import ACCESS_SCOPE_KEY
+from ..runtime.dispatch import ACCESS_SCOPE_KEY as ACCESS_SCOPE_KEY
 from ..runtime.toolspec import ACCESS_LEVELS
 
 Level = Literal["read", "write", "full"]
@@ -38,8 +38,8 @@ SCOPE_PREFIX: Final = "ontraport:"
 SCOPES: Final[dict[str, Level]] = {f"{SCOPE_PREFIX}{level}": level for level in LEVEL_ORDER}
 """OAuth scope value → level."""
 
-# the ASGI scope key under which the gate puts the request's level: the dispatch's
-__all__ = ["ACCESS_SCOPE_KEY", "LEVELS", "Level"]
+# ACCESS_SCOPE_KEY (imported above, re-exported): where the gate puts a request's level, the
+# key the dispatch reads
 
 
 def scope_of(level: Level) -> str:

@@ -15,8 +15,9 @@ Anything this module does not fully own goes to the SDK untouched (the body is r
 methods, notifications, batches, malformed envelopes, any ladder rejection, progress tokens,
 ``Mcp-Param-*`` headers, oversized bodies, custom-object tools (their names need the account's
 manifest), and every tool that may need confirmation (elicitation needs the SDK).  A test sends
-the same requests through both paths and compares the replies.  Our own spans and metrics (``observe``) are
-recorded in the dispatch, on this path as on the SDK's; the SDK's own span is not.
+the same requests through both paths and compares the replies.  Our own spans and metrics
+(``observe``) are recorded in the dispatch, on this path as on the SDK's; the SDK's own span is
+not.
 """
 
 from __future__ import annotations
