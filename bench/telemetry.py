@@ -201,7 +201,7 @@ def hook_cost_us(calls: int = 20_000, repeats: int = 5) -> dict[str, float]:
 
     figures: dict[str, float] = {"none": per_call()}
     metrics = Metrics(["get_objects"])
-    unwatch = [observe.watch(metrics.observer)]
+    unwatch = [observe.watch_ends(metrics.finished)]
     figures["metrics"] = per_call()
     tracing = Tracing(tool_names=["get_objects"], processor=_batch_to_nowhere())
     unwatch.append(observe.watch(tracing.observer))

@@ -6,14 +6,19 @@
 * ``upstream_request(operation, attempt)`` — around one HTTP request to Ontraport (an attempt:
   reads may be retried); the transport fills in ``status`` (HTTP status, or 0 when no answer).
 
-An observer is a function ``(span) -> context manager`` registered with ``watch``; it may start
-an OpenTelemetry span, time the block, count the outcome.  Spans nest through contextvars (an
-upstream request inside a tool call).  The span is its own context manager: with no observer
-registered it costs one small object and two clock reads, so the default server pays nothing
-measurable; with observers, each one's context manager is entered and exited around the block
-(no ``ExitStack``: this runs twice per call).  An observer that fails is logged and skipped —
-watching never breaks a call.  Attributes never carry personal data: tool names, tool classes,
-operation ids, statuses, attempt numbers and a request id.
+Two kinds of watcher, registered for the app's lifespan:
+
+* an *observer* (``watch``): a function ``(span) -> context manager``, entered and exited around
+  the block — an OpenTelemetry span that must be current while the block runs;
+* a *finisher* (``watch_ends``): a function ``(span) -> None`` called once the block has ended —
+  a counter, a histogram.  Most watching only needs the end; a finisher costs one call, no
+  objects (this runs twice per ``tools/call``, on every call).
+
+Spans nest through contextvars (an upstream request inside a tool call).  The span is its own
+context manager: with nothing registered it costs one small object and two clock reads.  A
+watcher that fails is logged and skipped — watching never breaks a call.  Attributes never carry
+personal data: tool names, tool classes, operation ids, statuses, attempt numbers and a request
+id.
 """
 
 from __future__ import annotations
@@ -23,29 +28,32 @@ import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 Observer = Callable[["Span"], contextlib.AbstractContextManager[Any]]
+Finisher = Callable[["Span"], None]
 _OBSERVERS: list[Observer] = []
+_FINISHERS: list[Finisher] = []
 _log = logging.getLogger(__name__)
 
 request_id: ContextVar[str | None] = ContextVar("ontraport_mcp_request_id", default=None)
 """The id of the HTTP request (or stdio message) being served, for logs, audit lines and spans."""
 
 
-@dataclass(slots=True)
 class Span:
     """One watched block: what it is (``kind``, ``attributes``) and how it ended."""
 
-    kind: str  # "tools/call" or "upstream"
-    attributes: dict[str, Any]
-    outcome: str = "ok"
-    status: int | None = None
-    started: float = field(default_factory=time.perf_counter)
-    ended: float | None = None
-    _watching: list[contextlib.AbstractContextManager[Any]] | None = None
+    __slots__ = ("kind", "attributes", "outcome", "status", "started", "ended", "_watching")
+
+    def __init__(self, kind: str, attributes: dict[str, Any]) -> None:
+        self.kind = kind  # "tools/call" or "upstream"
+        self.attributes = attributes
+        self.outcome = "ok"
+        self.status: int | None = None
+        self.started = time.perf_counter()
+        self.ended: float | None = None
+        self._watching: list[contextlib.AbstractContextManager[Any]] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -72,23 +80,43 @@ class Span:
         tb: TracebackType | None,
     ) -> None:
         self.ended = time.perf_counter()
-        watching = self._watching
-        if not watching:
-            return
         if exc_type is not None and self.outcome == "ok":
             self.outcome = "error:internal_error"
-        for watcher in reversed(watching):
+        watching = self._watching
+        if watching:
+            self._watching = None
+            for watcher in reversed(watching):
+                try:
+                    # what it returns is ignored: a watcher never swallows an exception
+                    watcher.__exit__(exc_type, exc, tb)
+                except Exception:  # noqa: BLE001
+                    _log.warning("an observer failed to finish", exc_info=True)
+        for finisher in _FINISHERS:
             try:
-                watcher.__exit__(exc_type, exc, tb)  # what it returns is ignored: never swallows
+                finisher(self)
             except Exception:  # noqa: BLE001
                 _log.warning("an observer failed to finish", exc_info=True)
-        self._watching = None
 
 
 def watch(observer: Observer) -> Callable[[], None]:
     """Register an observer; returns the function that removes it (tests, shutdown)."""
-    _OBSERVERS.append(observer)
-    return lambda: _OBSERVERS.remove(observer) if observer in _OBSERVERS else None
+    return _register(_OBSERVERS, observer)
+
+
+def watch_ends(finisher: Finisher) -> Callable[[], None]:
+    """Register a finisher; returns the function that removes it (tests, shutdown)."""
+    return _register(_FINISHERS, finisher)
+
+
+def watchers() -> int:
+    """How many observers and finishers are registered (tests: an app's start-up adds its own
+    and its shutdown removes them)."""
+    return len(_OBSERVERS) + len(_FINISHERS)
+
+
+def _register(table: list[Any], watcher: Any) -> Callable[[], None]:
+    table.append(watcher)
+    return lambda: table.remove(watcher) if watcher in table else None
 
 
 def tool_call(tool: str, tool_class: str) -> Span:

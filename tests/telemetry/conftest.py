@@ -43,7 +43,7 @@ class Instrumented:
 def running(sandbox: SandboxServer, **overrides: Any) -> Iterator[Instrumented]:
     """A server with telemetry installed as the application does it (spans to memory)."""
     exporter = InMemorySpanExporter()
-    watching = len(observe._OBSERVERS)
+    watching = observe.watchers()
     server = ServerThread(server_settings(sandbox.base_url, **overrides))  # build_app installs
     telemetry: Telemetry = server.app.state.telemetry
     assert telemetry.tracing is None  # no OTLP endpoint: no tracer at all
@@ -53,11 +53,11 @@ def running(sandbox: SandboxServer, **overrides: Any) -> Iterator[Instrumented]:
         processor=SimpleSpanProcessor(exporter),
         service_version=__version__,
     )
-    assert len(observe._OBSERVERS) == watching, "observers are registered at start-up"
+    assert observe.watchers() == watching, "observers are registered at start-up"
     with server:
-        assert len(observe._OBSERVERS) == watching + 2
+        assert observe.watchers() == watching + 2  # metrics' finisher, tracing's observer
         yield Instrumented(server, telemetry, exporter)
-    assert len(observe._OBSERVERS) == watching, "the app's shutdown removes its observers"
+    assert observe.watchers() == watching, "the app's shutdown removes its observers"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -283,3 +284,36 @@ def test_status_label(status, label):
 )
 def test_outcome_labels(outcome, labels):
     assert outcome_labels(outcome) == labels
+
+
+def test_the_tally_matches_prometheus_clients_own_counter_and_histogram():
+    """The hot path keeps plain numbers (metrics._Family); scraped, they read exactly as
+    prometheus_client's Counter and Histogram fed the same values, bucket bounds included."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    from ontraport_mcp.telemetry.metrics import LATENCY_BUCKETS, _Family
+
+    registry = CollectorRegistry()
+    counter = Counter("c", "doc", ("a",), registry=registry)
+    histogram = Histogram("h", "doc", ("t",), buckets=LATENCY_BUCKETS, registry=registry)
+    ours_counter = _Family("c", "doc", ("a",))
+    ours_histogram = _Family("h", "doc", ("t",), buckets=LATENCY_BUCKETS)
+    durations = [0.0, 0.005, 0.0050001, 0.3, 1.0, 119.0, 120.0, 500.0] + list(LATENCY_BUCKETS)
+    for i, seconds in enumerate(durations):
+        label = "x" if i % 3 else "y"
+        counter.labels(label).inc()
+        ours_counter.inc((label,))
+        histogram.labels(label).observe(seconds)
+        ours_histogram.observe((label,), seconds)
+
+    def samples(families: Iterable[Any]) -> set[tuple[str, frozenset[Any], float]]:
+        return {
+            (s.name, frozenset(s.labels.items()), round(s.value, 9))
+            for family in families
+            for s in family.samples
+            if not s.name.endswith("_created")
+        }
+
+    theirs = samples(registry.collect())
+    assert theirs == samples([ours_counter.family(), ours_histogram.family()])
+    assert len(theirs) == 2 + 2 * (len(LATENCY_BUCKETS) + 3)

@@ -81,6 +81,35 @@ def test_a_broken_observer_does_not_break_the_call(where, caplog):
 def test_with_no_observer_a_span_still_times_its_block(monkeypatch):
     # other servers of the run (each app installs its metrics) may be watching: not here
     monkeypatch.setattr(observe, "_OBSERVERS", [])
+    monkeypatch.setattr(observe, "_FINISHERS", [])
     with observe.tool_call("get_objects", "R") as call:
         pass
     assert call.ended is not None and call.duration_s >= 0
+
+
+def test_a_finisher_sees_each_span_once_it_has_ended(caplog):
+    seen: list[tuple[str, str, int | None, bool]] = []
+
+    def finished(span: observe.Span) -> None:
+        seen.append((span.kind, span.outcome, span.status, span.ended is not None))
+
+    def broken(span: observe.Span) -> None:
+        raise RuntimeError("broken")
+
+    stops = [observe.watch_ends(broken), observe.watch_ends(finished)]
+    try:
+        with pytest.raises(KeyError), observe.tool_call("get_objects", "R"):
+            with observe.upstream_request("getObjects", 1) as request:
+                request.status = 503
+            raise KeyError("x")
+    finally:
+        for stop in stops:
+            stop()
+    assert seen == [
+        ("upstream", "ok", 503, True),
+        ("tools/call", "error:internal_error", None, True),
+    ]
+    assert "an observer failed to finish" in caplog.text
+    count = observe.watchers()
+    stops[1]()  # removing twice is harmless
+    assert observe.watchers() == count

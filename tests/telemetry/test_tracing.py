@@ -217,11 +217,12 @@ def test_a_made_up_request_id_replaces_one_that_is_not_plain(instrumented, creds
 
 def test_nothing_watches_without_an_endpoint_or_metrics():
     app = Starlette()
-    before = list(observe._OBSERVERS)
+    before = observe.watchers()
     telemetry = install(SimpleNamespace(metrics=False), app, environ={})
     try:
         assert telemetry.tracing is None and telemetry.metrics is None
-        assert observe._OBSERVERS == before
+        telemetry.start()
+        assert observe.watchers() == before
     finally:
         telemetry.close()
 

@@ -39,9 +39,10 @@ class Telemetry:
 
     def start(self) -> None:
         """Register the observers (the app's start-up: nothing watches an app that never runs)."""
-        for part in (self.metrics, self.tracing):
-            if part is not None:
-                self._unwatch.append(observe.watch(part.observer))
+        if self.metrics is not None:
+            self._unwatch.append(observe.watch_ends(self.metrics.finished))
+        if self.tracing is not None:
+            self._unwatch.append(observe.watch(self.tracing.observer))
 
     def close(self) -> None:
         for unwatch in self._unwatch:
@@ -87,7 +88,7 @@ def install(
         sessions = open_sessions if open_sessions is not None else _tracker_sessions(app)
         telemetry.metrics = Metrics(names, sessions)
         route = metrics_route(telemetry.metrics, getattr(settings, "metrics_token", None))
-        app.router.routes.insert(0, route)
+        app.router.routes.append(route)
     if span_processor is not None or otlp_configured(environ):
         telemetry.tracing = Tracing(
             tool_names=names, processor=span_processor, service_version=__version__
