@@ -15,10 +15,11 @@ SPECS = {spec.name: spec for spec in TOOLS}
 
 def test_validators_are_cached_per_schema_and_bounded():
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
-    assert executor._validator(schema) is executor._validator(schema)
+    validator, check = executor._validator(schema)
+    assert executor._validator(schema) == (validator, check) and check is not None
     for i in range(executor._MAX_VALIDATORS + 10):  # e.g. custom-object tools rebuilt hourly
         fresh = {"type": "object", "properties": {f"f{i}": {"type": "string"}}}
-        assert executor._validator(fresh).is_valid({})
+        assert executor._validator(fresh)[0].is_valid({})
     assert len(executor._VALIDATORS) <= executor._MAX_VALIDATORS
 
 

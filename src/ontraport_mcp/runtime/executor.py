@@ -43,27 +43,30 @@ from ..state.governor import account_key
 from . import confirm, guard
 from .audit import audit
 from .context import ToolContext
+from .quickcheck import Check, compile_check
 from .registry import Entry, Plan
 from .toolspec import ToolSpec
 
 log = logging.getLogger("ontraport_mcp.runtime.executor")
 # Compiled validators by schema object (the validator keeps its schema alive, so the id stays
 # unique).  Bounded: every manifest refresh brings new custom-object schemas.
-_VALIDATORS: dict[int, tuple[Any, Draft202012Validator]] = {}
+_VALIDATORS: dict[int, tuple[Any, Draft202012Validator, Check | None]] = {}
 _MAX_VALIDATORS = 4096
 CHARS_PER_TOKEN = 4
 
 
-def _validator(schema: Any) -> Draft202012Validator:
+def _validator(schema: Any) -> tuple[Draft202012Validator, Check | None]:
+    """The schema's validator and its quick check (``quickcheck``), built once per schema."""
     found = _VALIDATORS.get(id(schema))
     if found is not None and found[0] is schema:
-        return found[1]
+        return found[1], found[2]
     if len(_VALIDATORS) >= _MAX_VALIDATORS:  # manifests refresh: drop the oldest half
         for key in list(_VALIDATORS)[: _MAX_VALIDATORS // 2]:
             del _VALIDATORS[key]
     validator = Draft202012Validator(schema)
-    _VALIDATORS[id(schema)] = (schema, validator)
-    return validator
+    check = compile_check(schema)
+    _VALIDATORS[id(schema)] = (schema, validator, check)
+    return validator, check
 
 
 MAX_ARGUMENT_DEPTH = 32
@@ -182,7 +185,12 @@ def validate_arguments(spec: ToolSpec, args: dict[str, Any]) -> None:
     if (problem := _unsound(args)) is not None:
         raise problem
     coerced = coerce_integers(spec.input_schema, args)
-    error: ValidationError | None = best_match(_validator(spec.input_schema).iter_errors(coerced))
+    validator, quick = _validator(spec.input_schema)
+    # the quick check says "surely valid" or "not sure"; jsonschema decides and words the rest
+    surely_valid = quick is not None and quick(coerced)
+    error: ValidationError | None = (
+        None if surely_valid else best_match(validator.iter_errors(coerced))
+    )
     if error is None:
         args.clear()
         args.update(coerced)
