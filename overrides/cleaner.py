@@ -85,8 +85,18 @@ def _clean(value: Any) -> Any:
 
 def _clean_dict(source: dict[Any, Any]) -> dict[Any, Any]:
     scalars = _SCALARS
+    if scalars.issuperset(map(type, source.values())):
+        # A flat record, the usual case (C-level checks, no Python loop over its ~100 fields):
+        # drop the noise keys from a copy, or share the input when it has none.
+        noise = NOISE_FIELDS.intersection(source)
+        if not noise:
+            return source
+        flat = source.copy()
+        for key in noise:
+            del flat[key]
+        return flat
     if NOISE_FIELDS.isdisjoint(source):
-        # Nothing to drop here (a C-level check): copy only if something nested changes.
+        # Nothing to drop here: copy only if something nested changes.
         result: dict[Any, Any] | None = None
         for key, item in source.items():
             if type(item) in scalars:
@@ -97,11 +107,11 @@ def _clean_dict(source: dict[Any, Any]) -> dict[Any, Any]:
                     result = dict(source)
                 result[key] = cleaned
         return source if result is None else result
-    noise = NOISE_FIELDS
+    noise_fields = NOISE_FIELDS
     return {
         key: item if type(item) in scalars else _clean(item)
         for key, item in source.items()
-        if key not in noise
+        if key not in noise_fields
     }
 
 

@@ -9,6 +9,8 @@ from collections import OrderedDict
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ontraport_mcp.overrides.cleaner import NOISE_FIELDS, clean, clean_record
 
@@ -164,3 +166,33 @@ def test_clean_is_fast_on_a_contact_page() -> None:
     assert json.dumps(payload) == snapshot
     # Measured at roughly 0.3-0.4 ms; the bound leaves room for slow CI machines.
     assert best < 0.005
+
+
+def _reference(value: Any, top: bool = True) -> Any:
+    """The cleaner's contract in its plainest form (no sharing, no fast paths)."""
+    if top and isinstance(value, dict) and value.keys() >= {"code", "account_id"}:
+        return _reference(value.get("data"), top=False)
+    if isinstance(value, dict):
+        return {k: _reference(v, False) for k, v in value.items() if k not in NOISE_FIELDS}
+    if isinstance(value, list):
+        return [_reference(v, False) for v in value]
+    return value
+
+
+_KEYS = st.sampled_from([*sorted(NOISE_FIELDS), "id", "firstname", "f1500", "data", "code"])
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=6),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALUES)
+def test_clean_matches_the_plain_reference_key_order_included(value: Any) -> None:
+    snapshot = copy.deepcopy(value)
+    cleaned = clean(value)
+    expected = _reference(value)
+    assert cleaned == expected
+    assert json.dumps(cleaned) == json.dumps(expected)  # the same keys in the same order
+    assert value == snapshot, "input must not be mutated"
