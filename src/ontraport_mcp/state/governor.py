@@ -94,7 +94,7 @@ MAX_ACCOUNTS_TRACKED = 10_000
 # is busy when its requests come closer than BUSY_GAP_S: then each lease doubles, up to
 # LEASE_MAX and never more than 1/LEASE_SHARE of the budget; a quiet account leases one slot
 # at a time and wastes none.
-LEASE_MAX = 16
+LEASE_MAX = 64
 LEASE_LIFE_S = 0.5
 LEASE_SHARE = 20
 BUSY_GAP_S = 0.05
@@ -314,10 +314,10 @@ class Governor:
         """Take one request from ``account``'s budget, waiting at most ``wait_max_s`` for a slot;
         raise ``RateBudgetExhausted`` (at once when no slot frees in time) or
         ``StoreUnavailable``."""
-        key = self._key(account)
         now = self._clock()
-        if self._from_lease(account, now):
+        if self._from_lease(account, now):  # only a key that passed _key below holds a lease
             return
+        key = self._key(account)
         deadline = now + self.wait_max_s
         retry_after = MIN_RETRY_S
         for _attempt in range(MAX_ATTEMPTS):
