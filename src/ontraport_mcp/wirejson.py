@@ -7,12 +7,14 @@ only (non-ASCII characters are written as UTF-8, not ``\\u`` escapes).  It refus
 cannot express faithfully — integers beyond 64 bits, NaN on input — and then the standard
 library answers exactly as before, so no value that worked stops working.  (orjson reads an
 integer beyond 64 bits as a float; nothing the Ontraport API sends is that large, and request
-bodies from clients are still read by the standard library.)
+bodies from clients are read by ``loads_request``, which gives exactly what the standard library
+gives.)
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -38,3 +40,22 @@ def loads(data: bytes | str) -> Any:
 
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""Nineteen digits in a row: a number orjson might read differently (beyond 64 bits it gives a
+float); shorter runs are integers both parsers read alike."""
+
+
+def loads_request(data: bytes) -> Any:
+    """Parse a client's request body to exactly what ``json.loads(data)`` returns, faster.
+
+    orjson reads it unless the body holds a run of 19 or more digits; whatever orjson refuses
+    (NaN, Infinity, lone surrogates, numbers beyond a double, non-UTF-8 text, deep nesting) is
+    handed to the standard library, which then accepts or raises as it always did."""
+    if _LONG_DIGITS.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)

@@ -246,3 +246,51 @@ async def test_unreachable_ontraport_still_lists_the_static_tools(fresh_sandbox,
             async with connect(server.url, sandbox.headers, mode=mode) as client:
                 names = [t.name for t in (await client.list_tools()).tools]
                 assert NOTE_TOOL not in names and len(names) > STATIC_TOOLS
+
+
+# --- the MCP endpoints' POSTs skip the router; everything else is routed as before ------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "straight"),
+    [
+        ({"type": "http", "method": "POST", "path": "/mcp"}, True),
+        ({"type": "http", "method": "POST", "path": "/v1"}, True),
+        ({"type": "http", "method": "POST", "path": "/"}, True),
+        ({"type": "http", "method": "GET", "path": "/mcp"}, False),
+        ({"type": "http", "method": "DELETE", "path": "/mcp"}, False),
+        ({"type": "http", "method": "PUT", "path": "/mcp"}, False),
+        ({"type": "http", "method": "POST", "path": "/mcp/"}, False),
+        ({"type": "http", "method": "POST", "path": "/tools/get_objects"}, False),
+        ({"type": "http", "method": "POST", "path": "/mcp", "root_path": "/api"}, False),
+        ({"type": "lifespan"}, False),
+    ],
+)
+def test_endpoint_first_takes_only_plain_mcp_posts(scope, straight):
+    import asyncio
+
+    from ontraport_mcp.transport.app import EndpointFirst
+
+    reached: list[str] = []
+
+    def app_named(name: str) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            reached.append(name)
+
+        return app
+
+    first = EndpointFirst(app_named("router"), app_named("endpoint"))
+    asyncio.run(first(scope, None, None))
+    assert reached == ["endpoint" if straight else "router"]
+
+
+def test_the_mcp_routes_still_answer_what_the_router_answered(mcp_server, creds):
+    with httpx.Client(base_url=mcp_server.root, timeout=30) as client:
+        put = client.put("/mcp", headers=creds, content=b"{}")
+        assert put.status_code == 405 and "POST" in put.headers["allow"]
+        assert client.post("/health", headers=creds).status_code == 405
+        init = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        headers = {**creds, **BASE}
+        for path in ("/mcp", "/v1", "/"):
+            reply = client.post(path, headers=headers, json=init)
+            assert "jsonrpc" in reply.text, (path, reply.status_code, reply.text)  # the MCP app's

@@ -124,7 +124,7 @@ class FastToolCalls:
         if not check_accept_headers(request)[0]:
             return False
         try:
-            decoded = json.loads(body)
+            decoded = wirejson.loads_request(body)
         except (ValueError, RecursionError):
             return False
         method = _plain_request(decoded, self.eligible)
