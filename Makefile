@@ -56,8 +56,11 @@ test: install-dev lint typecheck check-generated  ## everything CI runs
 bench: install-dev
 	$(PY) -m bench --quick
 
+# the figures of bench-full are judged against this commit, measured in the same run (the tip
+# before the one-path redesign, issue #15); `make bench-full BASELINE=` leaves it out
+BASELINE ?= e687479
 bench-full: install-dev
-	$(PY) -m bench
+	$(PY) -m bench $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -1,4 +1,4 @@
-"""``python -m bench [--quick | --smoke] [--only …] [--profile SECONDS]``
+"""``python -m bench [--quick | --smoke] [--only …] [--profile SECONDS] [--baseline REF]``
 
 Prints the JSON report on stdout (also written to ``bench/results/latest.json``) and the Markdown
 tables on stderr (also ``bench/results/latest.md``); progress goes to stderr.  Exit status 0
@@ -20,10 +20,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import procs, report, scenarios, telemetry
+from . import baseline, procs, report, scenarios, telemetry
 from .scenarios import PLANS
 
-SECTIONS = ("calls", "lists", "sessions", "scale", "telemetry", "codegen", "sandbox")
+# "baseline" runs only with --baseline REF (bench.baseline: that commit beside this checkout)
+SECTIONS = ("calls", "lists", "sessions", "scale", "telemetry", "codegen", "sandbox", "baseline")
 # "scale" starts four more servers and a redis-server: about 40 s quick, 3 min full
 TIME_LIMIT_S = {"smoke": 90, "quick": 240, "full": 1100}
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -64,6 +65,11 @@ def _load_rows(rep: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                 for i, window in enumerate(windows, 1):
                     rows.append((f"scale: {name}, c={c}, window {i}", window))
                     rows.append((f"scale: floor before {name}, c={c}, window {i}", window["floor"]))
+    for point in (rep.get("baseline") or {}).get("calls", []):
+        where = f"baseline comparison, {point['delay_ms']} ms upstream, c={point['concurrency']}"
+        for i, window in enumerate(point["rounds"], 1):
+            rows += [(f"{where}, round {i}, {build}", window[build]) for build in baseline.BUILDS]
+            rows.append((f"{where}, round {i}, floor", window["floor"]))
     rows.append(("sandbox", rep.get("sandbox") or {}))
     rows.append(("profile load", (rep.get("profile") or {}).get("load_during_profile") or {}))
     return rows
@@ -112,6 +118,12 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     unknown = only - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
+    if args.baseline is None:
+        if args.only and "baseline" in only:
+            raise SystemExit("--only baseline needs --baseline REF")
+        only.discard("baseline")
+    elif "baseline" not in only:
+        raise SystemExit("--baseline REF is given, but --only leaves the baseline section out")
     if args.codegen is not None:
         plan = scenarios.Plan(**{**plan.__dict__, "codegen": args.codegen})
     started = time.time()
@@ -149,10 +161,12 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         except Exception as exc:  # noqa: BLE001 — one broken section must not hide the others
             failed += 1
             rep["section_errors"][name] = f"{type(exc).__name__}: {exc}"
-            _log(traceback.format_exc())
+            # a baseline that cannot be measured says why in one line; anything else, in full
+            expected = isinstance(exc, baseline.BaselineError)
+            _log(rep["section_errors"][name] if expected else traceback.format_exc())
             return {"error": rep["section_errors"][name]}
 
-    needs_upstream = only & {"calls", "lists", "sessions", "scale", "telemetry"}
+    needs_upstream = only & {"calls", "lists", "sessions", "scale", "telemetry", "baseline"}
     if needs_upstream:
         with procs.upstream(0) as (upstream, upstream_port):
             if only & {"calls", "lists"}:
@@ -207,6 +221,11 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                         lambda: scenarios.session_census(plan, _log, "full"),
                     ),
                 }
+            if "baseline" in only:  # this checkout and that commit, side by side
+                rep["baseline"] = section(
+                    "baseline",
+                    lambda: baseline.run(plan, args.baseline, upstream, upstream_port, _log),
+                )
     if "sandbox" in only:
         rep["sandbox"] = section("sandbox", lambda: scenarios.sandbox(plan, _log))
     if "codegen" in only:
@@ -251,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="environment for the MCP server (ONTRAPORT_* settings, or PYTHONPATH=a patched copy)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure this git commit (archived and installed in a temporary folder) "
+        "beside this checkout, in the same run: section baseline",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
@@ -261,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--server-env wants KEY=VALUE, not {item!r}")
         procs.SERVER_ENV[key] = value
     limit = TIME_LIMIT_S[mode] + (int(args.profile) + 90 if args.profile else 0)
+    if args.baseline:
+        limit += baseline.budget_s(PLANS[mode])
 
     def overtime(signum: int, frame: Any) -> None:
         raise Overtime(f"the benchmark ran past its {limit} s limit")

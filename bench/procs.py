@@ -169,9 +169,13 @@ BENCH_ENV = {"ONTRAPORT_AUDIT_LOG": "off", "ONTRAPORT_RATE_LIMIT_PER_MINUTE": "1
 
 
 @contextlib.contextmanager
-def mcp_server(upstream_port: int, *, workers: int = 1, **env: str) -> Iterator[tuple[Child, int]]:
+def mcp_server(
+    upstream_port: int, *, workers: int = 1, data_dir_flag: bool = True, **env: str
+) -> Iterator[tuple[Child, int]]:
     """``ontraport-mcp serve`` on a free port with a state directory of its own (removed after):
-    the SQLite store unless ``env`` names another (``ONTRAPORT_STORE``)."""
+    the SQLite store unless ``env`` names another (``ONTRAPORT_STORE``).  ``data_dir_flag=False``
+    hands the directory over as ``ONTRAPORT_DATA_DIR`` instead of ``--data-dir``, for an older
+    build whose ``serve`` has no such flag (``bench.baseline``)."""
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="ontraport-mcp-bench-")
     argv = [
@@ -183,12 +187,15 @@ def mcp_server(upstream_port: int, *, workers: int = 1, **env: str) -> Iterator[
         str(port),
         "--upstream",
         f"http://{HOST}:{upstream_port}/1",
-        "--data-dir",
-        data_dir,
     ]
+    folder: dict[str, str] = {}
+    if data_dir_flag:
+        argv += ["--data-dir", data_dir]
+    else:  # like the flag, the variable wins over one in the environment or --server-env
+        folder["ONTRAPORT_DATA_DIR"] = data_dir
     if workers > 1:
         argv += ["--workers", str(workers)]
-    child = Child("MCP server", argv, env={**BENCH_ENV, **SERVER_ENV, **env})
+    child = Child("MCP server", argv, env={**BENCH_ENV, **SERVER_ENV, **env, **folder})
     try:
         wait_http(port, "/health", child, timeout_s=60)
         yield child, port

@@ -163,6 +163,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     out += _scale_targets(report.get("scale") or {})
+    out += _baseline_targets(report.get("baseline") or {})
     sbx = report.get("sandbox")
     if sbx and "throughput_rps" in sbx:
         rps = sbx["throughput_rps"]
@@ -258,6 +259,72 @@ def _scale_lines(scale: dict[str, Any]) -> list[str]:
             for _part, name, c, row in rows
         ),
     ]
+
+
+def _baseline_targets(section: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's figures against the baseline commit measured in the same run (within 10 %):
+    each judged figure of ``bench.baseline`` as a target, measured as the ratio this / baseline."""
+    return [
+        _target(
+            f"vs baseline {section['commit']}: {fig['figure']}",
+            fig["goal"],
+            fig["ratio"],
+            fig["met"],
+            f"this build {_f(fig['this'], _digits(fig))} vs baseline "
+            f"{_f(fig['baseline'], _digits(fig))} {fig['unit']} "
+            f"(median of {len(fig['this_rounds'])})" + (f"; {fig['note']}" if fig["note"] else ""),
+            fig["errors"],
+        )
+        for fig in section.get("figures", [])
+        if fig["goal"] is not None
+    ]
+
+
+def _digits(figure: dict[str, Any]) -> int:
+    return {"calls/s": 0, "ms/call": 3}.get(figure["unit"], 2)
+
+
+def _rounds_cell(median: Any, rounds: list[Any], digits: int) -> str:
+    """The median, and every round's value after it when there was more than one."""
+    if len(rounds) <= 1:
+        return _f(median, digits)
+    return f"{_f(median, digits)} ({' / '.join(_f(v, digits) for v in rounds)})"
+
+
+def _baseline_lines(section: dict[str, Any]) -> list[str]:
+    if not section.get("figures"):
+        return []
+    modules = section.get("module_file") or {}
+    errors = sum(
+        p["this"]["errors"] + p["baseline"]["errors"] + p["floor_errors"] for p in section["calls"]
+    )
+    lines = [
+        "",
+        f"### This build against baseline {section['commit']} (`--baseline {section['ref']}`), "
+        "same run",
+        "",
+        f"| figure | baseline {section['commit']} | this build | ratio | within 10 %? |",
+        "|---|---|---|---|---|",
+    ]
+    for fig in section["figures"]:
+        verdict = "–" if fig["met"] is None else _f(fig["met"])
+        if fig["met"] and fig["note"]:
+            verdict += f" ({fig['note']})"
+        lines.append(
+            f"| {fig['figure']} ({fig['unit']}) | "
+            f"{_rounds_cell(fig['baseline'], fig['baseline_rounds'], _digits(fig))} | "
+            f"{_rounds_cell(fig['this'], fig['this_rounds'], _digits(fig))} | "
+            f"{_f(fig['ratio'], 3)} | "
+            f"{verdict} |"
+        )
+    lines += [
+        "",
+        f"Medians over {section['rounds']} round(s), every round in parentheses; "
+        f"{section['order']}.  The baseline ran `ontraport_mcp` from `{modules.get('baseline')}` "
+        f"(pip: {section['install']}; state folder by {section['data_dir']}), this build from "
+        f"`{modules.get('this')}`.  Failed requests in these windows: {errors}.",
+    ]
+    return lines
 
 
 # --- Markdown ------------------------------------------------------------------------------------
@@ -406,6 +473,7 @@ def markdown(report: dict[str, Any]) -> str:
             ),
         ]
     lines += _scale_lines(report.get("scale") or {})
+    lines += _baseline_lines(report.get("baseline") or {})
     sessions = report.get("sessions", {})
     idle, cycles = sessions.get("idle"), sessions.get("cycles")
     if (idle and "sessions" in idle) or (cycles and "cycles" in cycles):

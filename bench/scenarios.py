@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,8 @@ MODERN_META = {
 }
 CALL_ARGS = {"object_type_id": 0, "range": 5}
 FLOOR_PATH = "/1/objects?objectID=0&range=5"
+# starts an MCP server on the upstream's port with extra environment: procs.mcp_server's shape
+ServerStarter = Callable[..., contextlib.AbstractContextManager[tuple[Child, int]]]
 
 
 @dataclass(frozen=True)
@@ -473,13 +476,20 @@ def _settle(server: Child, seconds: float) -> int:
     return server.rss()
 
 
-def idle_sessions(plan: Plan, upstream_port: int, log: Any, kind: str = "light") -> dict[str, Any]:
+def idle_sessions(
+    plan: Plan,
+    upstream_port: int,
+    log: Any,
+    kind: str = "light",
+    start_server: ServerStarter = procs.mcp_server,
+) -> dict[str, Any]:
     """RSS per idle session of one kind: ``light`` (a client that declared no form elicitation)
-    or ``full`` (one that did, so the SDK keeps a session with a back-channel)."""
+    or ``full`` (one that did, so the SDK keeps a session with a back-channel).  The server is
+    this checkout's unless ``start_server`` starts another build (``bench.baseline``)."""
     n = plan.idle_sessions
     # one bench account holds them all: lift the per-credential cap (100 by default) above n
     quota = {"ONTRAPORT_MAX_SESSIONS_PER_CREDENTIAL": str(n + 100)}
-    with procs.mcp_server(upstream_port, **quota) as (server, port):
+    with start_server(upstream_port, **quota) as (server, port):
         req = _handshake_requests(port, credentials(0, "sessions"), kind)
 
         async def go() -> dict[str, Any]:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,6 +90,79 @@ def test_bench_smoke_runs_and_reports(tmp_path: Path) -> None:
         "tools/call throughput, c=16, 0 ms upstream",
         "default manifest size (chars/4)",
     }
+
+
+def _bench(
+    tmp_path: Path, *argv: str, timeout: float
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", *argv, "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done, json.loads(done.stdout)
+
+
+@pytest.mark.timeout(180)
+def test_bench_baseline_measures_an_archived_commit_beside_this_build(tmp_path: Path) -> None:
+    """``--baseline HEAD``: a real git archive and pip install of the current commit, served
+    beside this checkout; both answer every request, and the baseline's server ran the copy."""
+    done, report = _bench(tmp_path, "--only", "baseline", "--baseline", "HEAD", timeout=150)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert report["section_errors"] == {}
+    assert report["failed_requests"] == [] and report["request_errors"] == 0
+
+    section = report["baseline"]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert section["ref"] == "HEAD"
+    assert section["full_commit"] == head.stdout.strip()
+    assert head.stdout.startswith(section["commit"])
+    # the running baseline server's environment imports the archived copy, not this checkout
+    site = Path(section["site"])
+    assert Path(section["module_file"]["baseline"]).is_relative_to(site)
+    assert not Path(section["module_file"]["this"]).is_relative_to(site)
+    assert not site.parent.exists()  # the temporary folder is gone
+
+    points = {(p["delay_ms"], p["concurrency"]): p for p in section["calls"]}
+    assert set(points) == {(0, 1), (0, 16), (25, 1), (25, 16)}
+    for point in points.values():
+        assert len(point["rounds"]) == section["rounds"] >= 1
+        for window in point["rounds"]:
+            assert sorted(window["order"]) == ["baseline", "this"]
+            for build in ("this", "baseline"):
+                assert window[build]["completed"] > 0 and window[build]["errors"] == 0
+            assert window["floor"]["errors"] == 0
+        for build in ("this", "baseline"):
+            assert point[build]["throughput_rps"] > 0
+            assert point[build]["p50_overhead_ms"] is not None
+    for kind in ("light", "full"):
+        for build in ("this", "baseline"):
+            assert "rss_per_session_kib" in section["sessions"][kind][build]
+
+    judged = [f for f in section["figures"] if f["goal"] is not None]
+    assert len(judged) == 2 + 4 + 2  # throughput at c=16 (two delays), overhead, RSS
+    assert all(f["met"] in (True, False) for f in judged)
+    targets = [t for t in report["targets"] if t["target"].startswith("vs baseline")]
+    assert len(targets) == len(judged)
+    md = (tmp_path / "report.md").read_text()
+    assert f"| figure | baseline {section['commit']} | this build | ratio | within 10 %? |" in md
+
+
+@pytest.mark.timeout(60)
+def test_bench_baseline_with_an_unknown_ref_is_a_section_error(tmp_path: Path) -> None:
+    done, report = _bench(
+        tmp_path, "--only", "baseline", "--baseline", "no-such-ref-2f9c", timeout=50
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    error = report["section_errors"]["baseline"]
+    assert error.startswith("BaselineError: baseline ref 'no-such-ref-2f9c' is not a commit")
+    assert report["baseline"] == {"error": error}
 
 
 # --- the load driver, against a scripted loopback server ------------------------------------------
