@@ -434,3 +434,33 @@ def test_registrations_are_bounded(http: httpx.Client, monkeypatch: pytest.Monke
     answer = http.post("/register", json={"redirect_uris": [REDIRECT]})
     assert answer.status_code == 400 and _error(answer) == "invalid_client_metadata"
     assert "as many clients" in answer.json()["error_description"]
+
+
+def test_authorization_requests_are_bounded_per_client_and_in_all(
+    http: httpx.Client, resource: str, oauth_app: OAuthApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET /authorize is public and writes a pending request: a client, and all clients
+    together, may open only so many a minute; past that the client hears
+    temporarily_unavailable and nothing more is stored."""
+    import asyncio
+
+    from ontraport_mcp.oauth import grants
+
+    monkeypatch.setattr(grants, "MAX_OPEN_PER_CLIENT", 3)
+    monkeypatch.setattr(grants, "MAX_OPEN_PER_MINUTE", 5)
+
+    def opened(client_id: str) -> httpx.Response:
+        return http.get("/authorize", params=authorize_params(client_id, new_verifier(), resource))
+
+    def pending() -> int:
+        return len(asyncio.run(oauth_app.store.scan("oauth:req:", limit=100)))
+
+    first, second = register(http), register(http, name="Second")
+    assert all(opened(first).status_code == 200 for _ in range(3))
+    refused = redirect_params(opened(first))
+    assert refused["error"] == "temporarily_unavailable" and refused["state"] == "st-123"
+    assert "try again in 60 s" in refused["error_description"]
+    assert pending() == 3
+    assert all(opened(second).status_code == 200 for _ in range(2))  # 5 in all: the cap
+    assert redirect_params(opened(second))["error"] == "temporarily_unavailable"
+    assert pending() == 5

@@ -3,6 +3,8 @@
 Records (values are JSON; every token appears only as its SHA-256):
 
     oauth:req:<hash(request id)>   a pending authorization request (the consent page), 10 min
+    oauth:opened[:<hash(client)>]  requests opened this minute, all clients / one client: the
+                                   consent page is public, so what it may write is bounded
     oauth:code:<hash(code)>        an authorization code, ``oauth_code_ttl_s``; redeemed by
                                    ``take``, so at most once even when replicas race
     oauth:codeused:<hash(code)>    the grant a redeemed code started: a second use revokes it
@@ -36,10 +38,25 @@ from .levels import Level, parse_level, rank, scope_of, widest
 from .metadata import normalize_resource
 
 REQUEST_TTL_S: Final = 600.0
+OPEN_WINDOW_S: Final = 60.0
+MAX_OPEN_PER_CLIENT: Final = 30
+"""Authorization requests one client may open per minute (a person signs in a few times)."""
+MAX_OPEN_PER_MINUTE: Final = 1_000
+"""All clients together: anyone may load ``GET /authorize`` with a registered client, and each
+load writes a pending request that lives ``REQUEST_TTL_S``; so at most 10,000 are ever live.  A
+flood turns sign-ins away for a minute (``temporarily_unavailable``); it never fills the store."""
 MAX_CONSENT_ATTEMPTS: Final = 5
 LAST_USED_EVERY_S: Final = 60.0
 _MAX_TOUCHED: Final = 50_000
 _MAX_GRANTS_LISTED: Final = 100_000
+
+
+class RequestFlood(Exception):
+    """Too many authorization requests were opened this minute; retry after ``retry_after_s``."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"too many authorization requests; retry in {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -155,7 +172,13 @@ class Grants:
         scope: str | None,
         redirect_given: bool = True,
     ) -> tuple[PendingRequest, str]:
-        """Record a pending request; returns it and its CSRF token (only its hash is kept)."""
+        """Record a pending request; returns it and its CSRF token (only its hash is kept).
+        Raises ``RequestFlood`` when this client, or all clients together, opened too many this
+        minute (nothing is written then)."""
+        per_client = "oauth:opened:" + token_hash(client_id)
+        for key, cap in ((per_client, MAX_OPEN_PER_CLIENT), ("oauth:opened", MAX_OPEN_PER_MINUTE)):
+            if await self._store.incr(key, ttl_s=OPEN_WINDOW_S) > cap:
+                raise RequestFlood(OPEN_WINDOW_S)
         csrf = new_token("csrf")
         request = PendingRequest(
             request_id=new_token("request"),

@@ -35,7 +35,7 @@ from .clients import Registry
 from .consent import consent_page, error_page, page_headers
 from .crypto import same_secret, valid_challenge
 from .errors import BadRequest, ClientError, OAuthError
-from .grants import MAX_CONSENT_ATTEMPTS, Grants, PendingRequest
+from .grants import MAX_CONSENT_ATTEMPTS, Grants, PendingRequest, RequestFlood
 from .levels import parse_level, preselected
 from .metadata import (
     AS_PATH,
@@ -248,16 +248,23 @@ class Endpoints:
             return back("invalid_target", "resource (RFC 8707) is required")
         if normalize_resource(resource) not in resources(base):
             return back("invalid_target", "resource is not served by this authorization server")
-        pending, csrf = await self.grants.open_request(
-            client_id=client.client_id,
-            client_name=client.display_name,
-            redirect_uri=redirect_uri,
-            state=state,
-            code_challenge=challenge,
-            resource=resource,
-            scope=params.get("scope"),
-            redirect_given="redirect_uri" in params,
-        )
+        try:
+            pending, csrf = await self.grants.open_request(
+                client_id=client.client_id,
+                client_name=client.display_name,
+                redirect_uri=redirect_uri,
+                state=state,
+                code_challenge=challenge,
+                resource=resource,
+                scope=params.get("scope"),
+                redirect_given="redirect_uri" in params,
+            )
+        except RequestFlood as flood:
+            return back(
+                "temporarily_unavailable",
+                f"too many sign-ins were started in the last minute; try again in "
+                f"{flood.retry_after_s:.0f} s",
+            )
         html = consent_page(
             client_name=client.display_name,
             redirect_uri=redirect_uri,
