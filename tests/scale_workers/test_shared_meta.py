@@ -79,3 +79,61 @@ def test_processes_asking_at_once_fetch_once(own_sandbox: SandboxServer) -> None
             thread.join(60)
         assert len(counts) == 4 and len(set(counts)) == 1
         assert _meta_fetches(own_sandbox) == 1
+
+
+def test_a_copy_written_between_the_read_and_the_claim_is_used(tmp_path) -> None:  # noqa: ANN001
+    """The race the concurrent test above can hit: process B reads no copy; A fetches, writes
+    its copy and lets go of the lock; then B claims the free lock.  B must read A's copy, not
+    fetch again.  Two caches over one SQLite store, B's reads of the copy stalled until A is
+    done (their own fetch counted, never sent: a narrow unit test of the store protocol)."""
+    import asyncio
+    import json
+    from importlib.resources import files
+    from typing import Any
+
+    from ontraport_mcp.credentials import Credentials
+    from ontraport_mcp.state.sqlite import SQLiteStore
+    from ontraport_mcp.upstream.meta import META_KEY, MetaCache
+
+    text = files("ontraport_mcp.openapi").joinpath("objects_meta.json").read_text("utf-8")
+    data = json.loads(text)["data"]
+    creds = Credentials(app_id="race-app", api_key="race-key")
+    store = SQLiteStore(tmp_path / "state.sqlite3")
+    first, second = (MetaCache(None, 300.0, store) for _ in range(2))  # type: ignore[arg-type]
+    fetched: list[MetaCache] = []
+
+    async def fetch(cache: MetaCache, _creds: Credentials) -> Any:
+        fetched.append(cache)
+        return data
+
+    for cache in (first, second):
+        cache._fetch = fetch.__get__(cache)  # type: ignore[method-assign]
+
+    class Stalled:
+        """B's view of the store: its first read of the copy finds none, and returns only after
+        A has fetched, written the copy and released the lock."""
+
+        def __init__(self) -> None:
+            self.stalled = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def get(self, key: str) -> bytes | None:
+            value = await store.get(key)
+            if key.startswith(META_KEY) and not self.stalled:
+                self.stalled = True
+                assert value is None
+                await first.get(creds)
+                return None
+            return value
+
+    second._store = Stalled()  # type: ignore[assignment]
+
+    async def both() -> tuple[Any, Any]:
+        b = await second.get(creds)
+        return await first.get(creds), b
+
+    a_meta, b_meta = asyncio.run(both())
+    assert fetched == [first]
+    assert [t.type_id for t in b_meta.custom_types] == [t.type_id for t in a_meta.custom_types]

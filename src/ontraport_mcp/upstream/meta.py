@@ -213,6 +213,11 @@ class MetaCache:
                     return AccountMeta.from_data(json.loads(copy))
                 if await self._store.claim(lock_key, b"1", ttl_s=META_LOCK_S):
                     try:
+                        # a holder may have written its copy and let go between our read and
+                        # our claim: its copy is in the store before its lock is released
+                        copy = await self._store.get(copy_key)
+                        if copy is not None:
+                            return AccountMeta.from_data(json.loads(copy))
                         data = await self._fetch(credentials)
                         await self._store.put(
                             copy_key, json.dumps(data).encode(), ttl_s=self._ttl_s
