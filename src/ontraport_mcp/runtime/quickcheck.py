@@ -15,7 +15,7 @@ The contract is one-sided, which is what makes it safe:
   decides and words the error.  So wherever the two could differ (a float where an integer is
   wanted, ``1`` against ``1.0`` in an enum, a subclass of ``dict``), the check says ``False``.
 
-``tests/runtime/test_quickcheck.py`` holds the check to this against ``jsonschema`` on every
+``tests/server/test_quickcheck.py`` holds the check to this against ``jsonschema`` on every
 tool's schema with generated values.
 """
 

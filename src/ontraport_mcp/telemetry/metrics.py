@@ -213,17 +213,14 @@ class _Family:
 
 
 class _Families(Collector):
-    """The families of one ``Metrics``, and the open-sessions gauge, read at scrape time."""
+    """The families of one ``Metrics``, built at scrape time."""
 
-    def __init__(self, families: Iterable[_Family], open_sessions: Callable[[], int] | None):
+    def __init__(self, families: Iterable[_Family]) -> None:
         self.families = tuple(families)
-        self.open_sessions = open_sessions
 
     def collect(self) -> Iterator[Metric]:
         for family in self.families:
             yield family.family()
-        if self.open_sessions is not None:
-            yield from _OpenSessions(self.open_sessions).collect()
 
 
 class Metrics:
@@ -276,7 +273,9 @@ class Metrics:
             self.confirmations,
         )
         self.registry = CollectorRegistry(auto_describe=True)
-        self.registry.register(_Families(families, open_sessions))
+        self.registry.register(_Families(families))
+        if open_sessions is not None:
+            self.registry.register(_OpenSessions(open_sessions))
 
     def finished(self, span: Span) -> None:
         """The ``observe.watch_ends`` finisher."""
